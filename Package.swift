@@ -1,0 +1,80 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "stream-miners",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "miners", targets: ["miners"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
+    ],
+    targets: [
+        // The bittensor wire format: synapse, headers, body hash, response headers. Pure values.
+        .target(name: "Wire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // The batcher and deadline policy shared by every backend.
+        .target(name: "Streaming"),
+        // Token producers behind one protocol.
+        .target(name: "Backends", dependencies: ["Wire"]),
+        // SQLite log: migrations, record types, the batched writer.
+        .target(
+            name: "LogStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            plugins: ["EmbedMigrations"]
+        ),
+        // YAML config schema, defaults and operator-facing errors.
+        .target(name: "Config", dependencies: ["Yams"]),
+        // The worker's HTTP app: route, decode, stream, log.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Wire", "Streaming", "Backends", "LogStore", "Config",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "miners",
+            dependencies: [
+                "Server", "Config", "LogStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Build-time: turns migrations/*.sql into Swift string constants for LogStore.
+        .executableTarget(name: "migrations-embedder", path: "Plugins/MigrationsEmbedderTool"),
+        .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["migrations-embedder"]),
+
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "StreamingTests", dependencies: ["Streaming"]),
+        .testTarget(name: "BackendsTests", dependencies: ["Backends"]),
+        .testTarget(name: "LogStoreTests", dependencies: ["LogStore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "LogStore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+    ]
+)

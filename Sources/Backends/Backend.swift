@@ -1,0 +1,23 @@
+/// What a backend is asked to answer: the synapse's conversation.
+public struct GenerationRequest: Sendable, Equatable {
+    public var roles: [String]
+    public var messages: [String]
+
+    public init(roles: [String], messages: [String]) {
+        self.roles = roles
+        self.messages = messages
+    }
+
+    /// The question of the last message, decoded as the subnet's miners do.
+    public var question: Question { Question(message: messages.last ?? "") }
+}
+
+/// A producer of answer items ("print-ready" pieces of text, usually words).
+///
+/// Each call starts one generation for one request and returns its own stream; the streaming
+/// engine consumes it and cancels it when the request ends, which must stop the generation.
+public protocol Backend: Sendable {
+    /// The config's `kind`, for the log.
+    var kind: String { get }
+    func generate(_ request: GenerationRequest) -> AsyncThrowingStream<String, any Error>
+}

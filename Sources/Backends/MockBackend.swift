@@ -1,0 +1,85 @@
+/// A deterministic backend for tests, demos and the validator simulator.
+///
+/// It emits `text` (or, without it, a short answer to the question ending
+/// `So the final answer is: X`) as word items — each word with the whitespace after it — and
+/// waits `delay` before each item. With `failAfter: K` it throws after K items.
+public struct MockBackend: Backend {
+    public var text: String?
+    public var delay: Duration
+    public var failAfter: Int?
+
+    public var kind: String { "mock" }
+
+    public init(text: String? = nil, delay: Duration = .zero, failAfter: Int? = nil) {
+        self.text = text
+        self.delay = delay
+        self.failAfter = failAfter
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public var afterItems: Int
+        public var description: String { "mock backend failed after \(afterItems) items (fail_after)" }
+    }
+
+    public func generate(_ request: GenerationRequest) -> AsyncThrowingStream<String, any Error> {
+        let words = Self.words(text ?? Self.answer(to: request.question))
+        let (stream, continuation) = AsyncThrowingStream<String, any Error>.makeStream()
+        let producer = Task { [delay, failAfter] in
+            do {
+                for (index, word) in words.enumerated() {
+                    if let failAfter, index == failAfter { throw Failure(afterItems: failAfter) }
+                    if delay > .zero { try await Task.sleep(for: delay) }
+                    try Task.checkCancellation()
+                    continuation.yield(word)
+                }
+                if let failAfter, failAfter >= words.count { throw Failure(afterItems: words.count) }
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { _ in producer.cancel() }
+        return stream
+    }
+
+    /// Splits text into words that keep their trailing whitespace; leading whitespace stays
+    /// with the first word, so joining the items gives the text back exactly.
+    public static func words(_ text: String) -> [String] {
+        var words: [String] = []
+        var current = ""
+        var inTrailingSpace = false
+        for character in text {
+            if character.isWhitespace {
+                inTrailingSpace = !current.isEmpty
+                current.append(character)
+            } else {
+                if inTrailingSpace {
+                    words.append(current)
+                    current = ""
+                    inTrailingSpace = false
+                }
+                current.append(character)
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+
+    /// The mock's answer: the value of the first `a op b` in the question when there is one,
+    /// otherwise a number derived from the question text (stable across runs and machines).
+    public static func answer(to question: Question) -> String {
+        let value = ArithmeticAnswer.evaluate(question.text).map(ArithmeticAnswer.format)
+            ?? String(stableNumber(question.text))
+        return "The answer is \(value). So the final answer is: \(value)"
+    }
+
+    /// FNV-1a, folded to 0..<1000.
+    static func stableNumber(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash % 1000
+    }
+}

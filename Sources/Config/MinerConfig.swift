@@ -1,0 +1,87 @@
+/// One miner worker: its identity, where it listens and how it streams.
+public struct MinerConfig: Sendable, Equatable {
+    public var name: String
+    /// SS58 address of the miner's hotkey.
+    public var hotkey: String
+    public var host: String
+    public var port: Int
+    /// Synapse names served as `POST /<name>`.
+    public var synapses: [String]
+    public var streamingBatchSize: Int
+    public var timeout: TimeoutPolicy
+    /// Exit the worker (after closing the response) when the backend fails.
+    public var stopOnForwardException: Bool
+    /// Larger request bodies get 413.
+    public var maxBodyBytes: Int
+    public var backend: BackendConfig
+
+    public static let defaultSynapses = ["StreameinsteinSynapse"]
+    public static let defaultBatchSize = 12
+    public static let defaultMaxBodyBytes = 1 << 20
+
+    public init(
+        name: String, hotkey: String, host: String = "127.0.0.1", port: Int,
+        synapses: [String] = MinerConfig.defaultSynapses, streamingBatchSize: Int = MinerConfig.defaultBatchSize,
+        timeout: TimeoutPolicy = .request, stopOnForwardException: Bool = false,
+        maxBodyBytes: Int = MinerConfig.defaultMaxBodyBytes, backend: BackendConfig
+    ) {
+        self.name = name
+        self.hotkey = hotkey
+        self.host = host
+        self.port = port
+        self.synapses = synapses
+        self.streamingBatchSize = streamingBatchSize
+        self.timeout = timeout
+        self.stopOnForwardException = stopOnForwardException
+        self.maxBodyBytes = maxBodyBytes
+        self.backend = backend
+    }
+}
+
+/// How long a worker streams before it stops and drops the unsent remainder.
+public enum TimeoutPolicy: Sendable, Equatable, CustomStringConvertible {
+    /// The request's own `timeout` (the validator's budget), as the subnet's miners do.
+    case request
+    /// A fixed number of seconds, whatever the request says.
+    case fixed(seconds: Double)
+
+    /// The seconds to allow a request that asked for `requested`.
+    public func seconds(requested: Double) -> Double {
+        switch self {
+        case .request: requested
+        case .fixed(let seconds): seconds
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .request: "request"
+        case .fixed(let seconds): "\(seconds)s"
+        }
+    }
+}
+
+/// The token producer of a miner.
+public enum BackendConfig: Sendable, Equatable {
+    case mock(MockBackendConfig)
+
+    public var kind: String {
+        switch self {
+        case .mock: "mock"
+        }
+    }
+}
+
+public struct MockBackendConfig: Sendable, Equatable {
+    /// Fixed answer text; without it the mock answers the question.
+    public var text: String?
+    public var delayMilliseconds: Int
+    /// Throw after this many items.
+    public var failAfter: Int?
+
+    public init(text: String? = nil, delayMilliseconds: Int = 0, failAfter: Int? = nil) {
+        self.text = text
+        self.delayMilliseconds = delayMilliseconds
+        self.failAfter = failAfter
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Yams
+
+/// A config file: the database every worker logs to and the miners to run.
+public struct MinersConfig: Sendable, Equatable {
+    /// The file it was read from, for messages.
+    public var file: String
+    /// SQLite file; a relative path is relative to the working directory.
+    public var database: String
+    public var miners: [MinerConfig]
+
+    public static let defaultDatabase = "miners.sqlite"
+
+    public init(file: String, database: String = MinersConfig.defaultDatabase, miners: [MinerConfig]) {
+        self.file = file
+        self.database = database
+        self.miners = miners
+    }
+
+    public static func load(path: String) throws(ConfigError) -> MinersConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(file: path, message: "cannot read the config file (\(error.localizedDescription))")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    public static func parse(yaml: String, file: String) throws(ConfigError) -> MinersConfig {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: yaml)
+        } catch let error as YamlError {
+            throw ConfigError(file: file, line: error.line, message: "not valid YAML: \(error.problem)")
+        } catch {
+            throw ConfigError(file: file, message: "not valid YAML: \(error)")
+        }
+        guard let root else { throw ConfigError(file: file, message: "the file is empty; expected 'database' and 'miners'") }
+        return try ConfigReader(file: file).config(root)
+    }
+
+    public func miner(named name: String) throws(ConfigError) -> MinerConfig {
+        guard let miner = miners.first(where: { $0.name == name }) else {
+            throw ConfigError(
+                file: file,
+                message: "no miner named '\(name)'; the miners are: \(miners.map(\.name).joined(separator: ", "))"
+            )
+        }
+        return miner
+    }
+}
+
+extension YamlError {
+    var line: Int? {
+        switch self {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        default: nil
+        }
+    }
+
+    var problem: String {
+        switch self {
+        case .scanner(_, let problem, _, _), .parser(_, let problem, _, _), .composer(_, let problem, _, _): problem
+        case .reader(let problem, _, _, _): problem
+        default: String(describing: self)
+        }
+    }
+}

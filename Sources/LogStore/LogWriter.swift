@@ -1,0 +1,91 @@
+import GRDB
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Takes request records from the request path without waiting and writes them in batched
+/// transactions from its own task. The only writer of its database connection.
+///
+/// `record(_:)` never touches SQLite; `run()` flushes every `interval` and once more on
+/// graceful shutdown, so a clean stop loses nothing.
+public final class LogWriter: Service, Sendable {
+    private let database: DatabaseQueue
+    private let pending = Mutex<[RequestRecord]>([])
+    private let interval: Duration
+    private let logger: Logger
+
+    public init(database: DatabaseQueue, interval: Duration = .milliseconds(100), logger: Logger) {
+        self.database = database
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Queues a record; returns at once.
+    public func record(_ record: RequestRecord) {
+        pending.withLock { $0.append(record) }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                flush()
+            }
+        } onGracefulShutdown: {}
+        flush()
+    }
+
+    /// Writes everything queued so far in one transaction. A failed write keeps the records
+    /// queued for the next attempt, so a busy or briefly full disk loses nothing.
+    @discardableResult
+    public func flush() -> Int {
+        let records = pending.withLock { queue in
+            defer { queue.removeAll() }
+            return queue
+        }
+        guard !records.isEmpty else { return 0 }
+        do {
+            try database.write { db in
+                for record in records { try Self.insert(record, into: db) }
+            }
+            return records.count
+        } catch {
+            logger.error("could not write \(records.count) log rows, will retry: \(error)")
+            pending.withLock { $0.insert(contentsOf: records, at: 0) }
+            return 0
+        }
+    }
+
+    static func insert(_ record: RequestRecord, into db: Database) throws {
+        let request = try db.cachedStatement(sql: """
+            INSERT INTO requests (worker, miner_hotkey, synapse, backend, batch_size, validator_hotkey,
+                dendrite_ip, dendrite_version, uuid, nonce, timeout, received_at, first_batch_at, finished_at,
+                outcome, status, reason, batches, items_sent, bytes_sent, items_generated, items_unsent,
+                final_answer_sent)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let values: [(any DatabaseValueConvertible)?] = [
+            record.worker, record.minerHotkey, record.synapse, record.backend, record.batchSize,
+            record.validatorHotkey, record.dendriteIP, record.dendriteVersion, record.uuid, record.nonce,
+            record.timeout, record.receivedAt, record.firstBatchAt, record.finishedAt, record.outcome,
+            record.status, record.reason, record.batches.count, record.itemsSent, record.bytesSent,
+            record.itemsGenerated, record.itemsUnsent, record.finalAnswerSent,
+        ]
+        try request.execute(arguments: StatementArguments(values))
+        let requestID = db.lastInsertedRowID
+        let batch = try db.cachedStatement(
+            sql: "INSERT INTO batches (request_id, seq, offset_s, items, bytes, final) VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        for row in record.batches {
+            try batch.execute(arguments: [requestID, row.sequence, row.offset, row.items, row.bytes, row.isFinal])
+        }
+        if let timeout = record.timeoutEvent {
+            try db.cachedStatement(sql: """
+                INSERT INTO timeouts (request_id, at, limit_s, elapsed_s, batches_sent, items_dropped)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """).execute(arguments: [
+                    requestID, timeout.at, timeout.limit, timeout.elapsed, timeout.batchesSent, timeout.itemsDropped,
+                ])
+        }
+    }
+}

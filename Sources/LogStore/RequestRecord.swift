@@ -1,0 +1,82 @@
+/// Everything the log keeps about one request, written as one unit when the request ends.
+public struct RequestRecord: Sendable, Equatable {
+    public var worker: String
+    public var minerHotkey: String
+    public var synapse: String
+    public var backend: String
+    public var batchSize: Int
+    public var validatorHotkey: String?
+    public var dendriteIP: String?
+    public var dendriteVersion: Int?
+    public var uuid: String?
+    public var nonce: Int64?
+    /// Seconds the worker allowed the stream.
+    public var timeout: Double?
+    /// Unix seconds.
+    public var receivedAt: Double
+    public var firstBatchAt: Double?
+    public var finishedAt: Double
+    /// `Outcome.rawValue`.
+    public var outcome: String
+    public var status: Int
+    public var reason: String?
+    public var itemsSent = 0
+    public var bytesSent = 0
+    public var itemsGenerated = 0
+    public var finalAnswerSent = false
+    public var batches: [BatchRecord] = []
+    public var timeoutEvent: TimeoutRecord?
+
+    public var itemsUnsent: Int { itemsGenerated - itemsSent }
+
+    public init(
+        worker: String, minerHotkey: String, synapse: String, backend: String, batchSize: Int,
+        receivedAt: Double, finishedAt: Double, outcome: String, status: Int
+    ) {
+        self.worker = worker
+        self.minerHotkey = minerHotkey
+        self.synapse = synapse
+        self.backend = backend
+        self.batchSize = batchSize
+        self.receivedAt = receivedAt
+        self.finishedAt = finishedAt
+        self.outcome = outcome
+        self.status = status
+    }
+}
+
+/// One batch that reached the socket.
+public struct BatchRecord: Sendable, Equatable {
+    public var sequence: Int
+    /// Seconds after the request was received.
+    public var offset: Double
+    public var items: Int
+    public var bytes: Int
+    public var isFinal: Bool
+
+    public init(sequence: Int, offset: Double, items: Int, bytes: Int, isFinal: Bool) {
+        self.sequence = sequence
+        self.offset = offset
+        self.items = items
+        self.bytes = bytes
+        self.isFinal = isFinal
+    }
+}
+
+/// The worker's deadline stopping a stream.
+public struct TimeoutRecord: Sendable, Equatable {
+    /// Unix seconds.
+    public var at: Double
+    public var limit: Double
+    public var elapsed: Double
+    public var batchesSent: Int
+    public var itemsDropped: Int
+
+    public init(at: Double, limit: Double, elapsed: Double, batchesSent: Int, itemsDropped: Int) {
+        self.at = at
+        self.limit = limit
+        self.elapsed = elapsed
+        self.batchesSent = batchesSent
+        self.itemsDropped = itemsDropped
+    }
+}

@@ -1,0 +1,88 @@
+import Backends
+import Hummingbird
+import LogStore
+import NIOCore
+import Streaming
+
+/// One streamed answer: the engine decides the batches, this writes each as one HTTP chunk the
+/// moment it is decided, and stops everything when the client goes away.
+struct StreamSession {
+    let engine: StreamingEngine
+    let items: AsyncThrowingStream<String, any Error>
+    let deadline: ContinuousClock.Instant
+    let receivedAt: ContinuousClock.Instant
+    let disconnect: ClientDisconnectWatcher?
+
+    struct Result {
+        var summary: StreamSummary
+        var written: [BatchRecord] = []
+        var itemsSent = 0
+        var bytesSent = 0
+        var clientGone = false
+        var finalAnswerSent = false
+    }
+
+    private enum Event: Sendable {
+        case engine(StreamSummary)
+        case clientGone
+        case watcherStopped
+    }
+
+    func run(writer: inout any ResponseBodyWriter) async -> Result {
+        let (batches, sink) = AsyncStream<Batch>.makeStream()
+        let clock = ContinuousClock()
+        return await withTaskGroup(of: Event.self) { group in
+            group.addTask { [engine, items, deadline] in
+                let summary = await engine.run(items: items, deadline: deadline, clock: clock) { sink.yield($0) }
+                sink.finish()
+                return .engine(summary)
+            }
+            if let disconnect {
+                group.addTask {
+                    await disconnect.waitUntilGone()
+                    if Task.isCancelled { return .watcherStopped }
+                    sink.finish()  // ends the write loop below
+                    return .clientGone
+                }
+            }
+            var result = Result(summary: StreamSummary(end: .cancelled, itemsGenerated: 0, itemsSent: 0, batches: 0))
+            var detector = FinalAnswerDetector()
+            for await batch in batches {
+                do {
+                    try await writer.write(ByteBuffer(string: batch.text))
+                } catch {
+                    result.clientGone = true
+                    break
+                }
+                let bytes = batch.text.utf8.count
+                result.written.append(BatchRecord(
+                    sequence: batch.sequence, offset: (clock.now - receivedAt).seconds,
+                    items: batch.items, bytes: bytes, isFinal: batch.isFinal
+                ))
+                result.itemsSent += batch.items
+                result.bytesSent += bytes
+                detector.observe(batch.text)
+            }
+            result.finalAnswerSent = detector.found
+            // The engine's summary arrives first unless the client left; then cancel the rest
+            // (the generation included) and collect what the engine had.
+            group.cancelAll()
+            while let event = await group.next() {
+                switch event {
+                case .engine(let summary): result.summary = summary
+                case .clientGone: result.clientGone = true
+                case .watcherStopped: break
+                }
+            }
+            return result
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}

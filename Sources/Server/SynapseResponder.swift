@@ -1,0 +1,188 @@
+import Backends
+import Config
+import Foundation
+import HTTPTypes
+import Hummingbird
+import LogStore
+import Logging
+import Streaming
+import Wire
+
+/// The worker's only responder: route → headers → (admission, a later step) → body → body
+/// hash → stream. The check order is the Python axon's (PROTOCOL.md §3); every refusal is a
+/// JSON `{"message": ...}` with a precise status, and every request leaves one log record.
+struct SynapseResponder: HTTPResponder {
+    typealias Context = WorkerRequestContext
+
+    let miner: MinerConfig
+    let backend: any Backend
+    let log: LogWriter
+    /// Called after a response whose backend failed, when the miner stops on forward exceptions.
+    let onForwardException: @Sendable (String) -> Void
+
+    func respond(to request: Request, context: Context) async throws -> Response {
+        let timing = RequestTiming()
+        let headerValue: (String) -> String? = { name in HTTPField.Name(name).flatMap { request.headers[$0] } }
+        var record = RequestRecord(
+            worker: miner.name, minerHotkey: miner.hotkey, synapse: "", backend: backend.kind,
+            batchSize: miner.streamingBatchSize, receivedAt: timing.receivedAtUnix, finishedAt: timing.receivedAtUnix,
+            outcome: Outcome.rejected.rawValue, status: 0
+        )
+        record.validatorHotkey = headerValue("bt_header_dendrite_hotkey")
+        record.dendriteIP = headerValue("bt_header_dendrite_ip")
+        record.uuid = headerValue("bt_header_dendrite_uuid")
+        do {
+            let name = try route(request)
+            record.synapse = name
+            let headers = try SynapseHeaders.parse(headerValue)
+            record.nonce = headers.dendriteNonce
+            record.dendriteVersion = headers.dendriteVersion
+            // Admission (blacklist, signature, nonce, priority) slots in here, before the body.
+            var request = request
+            let synapse = try await readBody(&request)
+            let bodyHash = synapse.bodyHash
+            guard headers.computedBodyHash == bodyHash else {
+                throw Rejection(
+                    status: 400, reason: "body_hash_mismatch",
+                    message: "Body hash mismatch: header 'computed_body_hash' is '\(headers.computedBodyHash ?? "")' "
+                        + "but the body's messages hash to '\(bodyHash)'"
+                )
+            }
+            let watcher = try? await context.channel.pipeline.handler(type: ClientDisconnectWatcher.self).get()
+            return stream(
+                synapse, name: name, headers: headers, bodyHash: bodyHash, timing: timing, record: record,
+                watcher: watcher, logger: context.logger
+            )
+        } catch let rejection as Rejection {
+            return reject(rejection, timing: timing, record: record, logger: context.logger)
+        }
+    }
+
+    /// `POST /<synapse name>` for a synapse this miner serves.
+    private func route(_ request: Request) throws(Rejection) -> String {
+        let path = request.uri.path
+        let name = String(path.dropFirst().prefix { $0 != "/" })
+        guard path == "/" + name, miner.synapses.contains(name) else {
+            throw .unknownSynapse(name, available: miner.synapses)
+        }
+        guard request.method == .post else {
+            throw Rejection(status: 405, reason: "method_not_allowed", message: "Method Not Allowed: use POST /\(name)")
+        }
+        return name
+    }
+
+    private func readBody(_ request: inout Request) async throws(Rejection) -> SynapseRequest {
+        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+            throw Rejection(status: 415, reason: "unsupported_media_type", message: "Content-Type must be application/json, got '\(type)'")
+        }
+        let limit = miner.maxBodyBytes
+        let tooLarge = Rejection(status: 413, reason: "body_too_large", message: "Request body is larger than the limit of \(limit) bytes")
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit { throw tooLarge }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw tooLarge
+        } catch {
+            throw Rejection(status: 400, reason: "body_read_failed", message: "Could not read the request body: \(error)")
+        }
+        guard buffer.readableBytes > 0 else {
+            throw Rejection(status: 422, reason: "empty_body", message: "Request body is empty; expected the synapse as JSON")
+        }
+        return try SynapseRequest.decode(Array(buffer.readableBytesView))
+    }
+
+    private func reject(_ rejection: Rejection, timing: RequestTiming, record: RequestRecord, logger: Logger) -> Response {
+        var record = record
+        record.status = rejection.status
+        record.reason = rejection.reason
+        record.finishedAt = timing.nowUnix
+        log.record(record)
+        logger.notice(
+            "rejected \(rejection.status) \(rejection.reason) from \(record.validatorHotkey ?? "-"): \(rejection.message)"
+        )
+        return Response(
+            status: .init(code: rejection.status),
+            headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(string: rejection.body))
+        )
+    }
+
+    private func stream(
+        _ synapse: SynapseRequest, name: String, headers: SynapseHeaders, bodyHash: String,
+        timing: RequestTiming, record: RequestRecord, watcher: ClientDisconnectWatcher?, logger: Logger
+    ) -> Response {
+        let timeout = miner.timeout.seconds(requested: synapse.timeout)
+        var record = record
+        record.timeout = timeout
+        record.status = 200
+        record.validatorHotkey = synapse.dendrite.hotkey ?? record.validatorHotkey
+        record.uuid = synapse.dendrite.uuid ?? record.uuid
+        let session = StreamSession(
+            engine: StreamingEngine(batchSize: miner.streamingBatchSize),
+            items: backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string))),
+            deadline: timing.receivedAt + .seconds(timeout),
+            receivedAt: timing.receivedAt,
+            disconnect: watcher
+        )
+        var fields = HTTPFields()
+        fields[.date] = ""  // filled in by Hummingbird, in this position
+        fields[.server] = "miners"
+        for (field, value) in StreamingResponseHead.headers(
+            synapseName: name, request: synapse, headers: headers, bodyHash: bodyHash, processTime: timing.elapsed
+        ) {
+            fields.append(HTTPField(name: HTTPField.Name(field)!, value: value))
+        }
+        let body = ResponseBody { [self, record] writer in
+            var result = await session.run(writer: &writer)
+            // The terminating zero-length chunk; the Python axon sends it on timeout too.
+            do {
+                try await writer.finish(nil)
+            } catch {
+                result.clientGone = true
+            }
+            finish(record, result: result, timing: timing, logger: logger)
+        }
+        return Response(status: .ok, headers: fields, body: body)
+    }
+
+    private func finish(_ record: RequestRecord, result: StreamSession.Result, timing: RequestTiming, logger: Logger) {
+        var record = record
+        let outcome = Outcome.of(result.summary.end, batchesWritten: result.written.count, clientGone: result.clientGone)
+        record.outcome = outcome.rawValue
+        record.finishedAt = timing.nowUnix
+        record.batches = result.written
+        record.itemsSent = result.itemsSent
+        record.bytesSent = result.bytesSent
+        record.itemsGenerated = result.summary.itemsGenerated
+        record.finalAnswerSent = result.finalAnswerSent
+        record.firstBatchAt = result.written.first.map { timing.receivedAtUnix + $0.offset }
+        if case .failed(let error) = result.summary.end { record.reason = error }
+        if result.summary.end == .timedOut {
+            record.timeoutEvent = TimeoutRecord(
+                at: record.finishedAt, limit: record.timeout ?? 0, elapsed: record.finishedAt - record.receivedAt,
+                batchesSent: result.written.count, itemsDropped: record.itemsUnsent
+            )
+        }
+        log.record(record)
+        let firstBatch = result.written.first.map { String(format: "%.0fms", $0.offset * 1000) } ?? "-"
+        let summary =
+            "\(record.synapse) from \(record.validatorHotkey ?? "-"): \(outcome.rawValue), \(result.written.count) batches, "
+                + "\(record.itemsSent)/\(record.itemsGenerated) items sent, first batch \(firstBatch), "
+                + String(format: "total %.0fms", (record.finishedAt - record.receivedAt) * 1000)
+        logger.info("\(summary)")
+        if case .failed(let error) = result.summary.end {
+            logger.error("backend failed: \(error)")
+            if miner.stopOnForwardException { onForwardException(error) }
+        }
+    }
+}
+
+/// When a request arrived, on the monotonic clock (for deadlines) and the wall clock (for the log).
+struct RequestTiming: Sendable {
+    let receivedAt = ContinuousClock.now
+    let receivedAtUnix = Date().timeIntervalSince1970
+
+    var elapsed: Double { (ContinuousClock.now - receivedAt).seconds }
+    var nowUnix: Double { receivedAtUnix + elapsed }
+}

@@ -1,0 +1,45 @@
+/// One chunk of the streamed answer: `items` backend items joined into `text`.
+public struct Batch: Sendable, Equatable {
+    /// 0-based position in the response.
+    public var sequence: Int
+    public var text: String
+    public var items: Int
+    /// The remainder sent when generation finished before the deadline.
+    public var isFinal: Bool
+
+    public init(sequence: Int, text: String, items: Int, isFinal: Bool) {
+        self.sequence = sequence
+        self.text = text
+        self.items = items
+        self.isFinal = isFinal
+    }
+}
+
+/// How generation ended, as the engine saw it.
+public enum StreamEnd: Sendable, Equatable {
+    /// The backend finished before the deadline; the remainder went out as the final batch.
+    case finished
+    /// The deadline passed; the unsent remainder was dropped.
+    case timedOut
+    /// The backend threw; what was not yet sent was dropped, as in the subnet's template.
+    case failed(String)
+    /// The request was cancelled from outside (the client went away).
+    case cancelled
+}
+
+/// What the engine did with one request's items.
+public struct StreamSummary: Sendable, Equatable {
+    public var end: StreamEnd
+    public var itemsGenerated: Int
+    public var itemsSent: Int
+    public var batches: Int
+
+    public var itemsUnsent: Int { itemsGenerated - itemsSent }
+
+    public init(end: StreamEnd, itemsGenerated: Int, itemsSent: Int, batches: Int) {
+        self.end = end
+        self.itemsGenerated = itemsGenerated
+        self.itemsSent = itemsSent
+        self.batches = batches
+    }
+}

@@ -1,0 +1,109 @@
+/// The subnet's batching rules, one implementation for every backend:
+/// - items collect in a buffer; when it holds `batchSize` items they go out as one batch;
+/// - once the deadline has passed, streaming stops and the unsent remainder is dropped — also
+///   while the backend is silent, which a plain `for await` loop could not guarantee;
+/// - when the backend finishes in time, the remainder goes out as the final batch;
+/// - when the backend throws, the error ends the stream and the remainder is dropped.
+///
+/// Batches are handed to `emit` synchronously, so the only suspension point is the wait for
+/// the next item: a batch the engine decided to send is never lost to the deadline race.
+public struct StreamingEngine: Sendable {
+    public var batchSize: Int
+
+    public init(batchSize: Int) {
+        precondition(batchSize > 0, "streaming_batch_size must be positive")
+        self.batchSize = batchSize
+    }
+
+    public func run<C: Clock>(
+        items: AsyncThrowingStream<String, any Error>,
+        deadline: C.Instant,
+        clock: C,
+        emit: @escaping @Sendable (Batch) -> Void
+    ) async -> StreamSummary where C.Duration == Duration {
+        let batchSize = self.batchSize
+        return await withTaskGroup(of: Race.self) { group in
+            group.addTask {
+                .consumer(await Self.consume(items, batchSize: batchSize, deadline: deadline, clock: clock, emit: emit))
+            }
+            group.addTask {
+                do {
+                    try await clock.sleep(until: deadline, tolerance: nil)
+                    return .deadline
+                } catch {
+                    return .cancelled
+                }
+            }
+            var summary: StreamSummary?
+            while let next = await group.next() {
+                switch next {
+                case .consumer(let result):
+                    summary = result
+                    group.cancelAll()
+                case .deadline:
+                    // Stops the wait for the next item; the consumer reports what it held.
+                    group.cancelAll()
+                case .cancelled:
+                    break
+                }
+            }
+            return summary!
+        }
+    }
+
+    private enum Race: Sendable {
+        case consumer(StreamSummary)
+        case deadline
+        case cancelled
+    }
+
+    private static func consume<C: Clock>(
+        _ items: AsyncThrowingStream<String, any Error>,
+        batchSize: Int,
+        deadline: C.Instant,
+        clock: C,
+        emit: @Sendable (Batch) -> Void
+    ) async -> StreamSummary {
+        var buffer: [String] = []
+        buffer.reserveCapacity(batchSize)
+        var generated = 0, sent = 0, batches = 0
+
+        func flush(final: Bool) {
+            let text = buffer.joined()
+            // An empty text would be a zero-length HTTP chunk, which ends the response.
+            if !text.isEmpty {
+                emit(Batch(sequence: batches, text: text, items: buffer.count, isFinal: final))
+                batches += 1
+            }
+            sent += buffer.count
+            buffer.removeAll(keepingCapacity: true)
+        }
+        func summary(_ end: StreamEnd) -> StreamSummary {
+            StreamSummary(end: end, itemsGenerated: generated, itemsSent: sent, batches: batches)
+        }
+        /// Cancellation means either the deadline fired or the request was abandoned.
+        func interrupted() -> StreamSummary {
+            summary(clock.now >= deadline ? .timedOut : .cancelled)
+        }
+
+        if clock.now >= deadline { return summary(.timedOut) }
+        do {
+            for try await item in items {
+                generated += 1
+                buffer.append(item)
+                // The template checks the clock after taking each item and before sending.
+                if clock.now >= deadline { return summary(.timedOut) }
+                if Task.isCancelled { return interrupted() }
+                if buffer.count == batchSize { flush(final: false) }
+            }
+        } catch is CancellationError {
+            return interrupted()
+        } catch {
+            return summary(.failed(String(describing: error)))
+        }
+        // A stream ends early (returns nil) when its consumer is cancelled.
+        if Task.isCancelled { return interrupted() }
+        if !buffer.isEmpty { flush(final: true) }
+        return summary(.finished)
+    }
+}
