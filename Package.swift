@@ -63,15 +63,19 @@ let package = Package(
         .executableTarget(name: "migrations-embedder", path: "Plugins/MigrationsEmbedderTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["migrations-embedder"]),
 
-        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends"]),
-        .testTarget(name: "LogStoreTests", dependencies: ["LogStore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(
+            name: "LogStoreTests",
+            dependencies: ["LogStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "LogStore",
+                "Server", "LogStore", "Config", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -20,19 +20,22 @@ enum ArithmeticAnswer {
                     let op = scalars[index]
                     index += 1
                     skipSpaces()
-                    if let right = number() {
-                        switch op {
-                        case "+": return left + right
-                        case "-": return left - right
-                        case "*", "×", "x": return left * right
-                        default: return right == 0 ? nil : left / right
-                        }
-                    }
+                    if let right = number(), let value = apply(op, left, right) { return value }
                 }
             }
             index = max(index, start + 1)
         }
         return nil
+    }
+
+    /// Nil for a division by zero, so the search goes on.
+    private static func apply(_ op: Unicode.Scalar, _ left: Double, _ right: Double) -> Double? {
+        switch op {
+        case "+": left + right
+        case "-": left - right
+        case "*", "×", "x": left * right
+        default: right == 0 ? nil : left / right
+        }
     }
 
     /// `4` rather than `4.0`; up to six decimals otherwise.

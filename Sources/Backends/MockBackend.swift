@@ -47,19 +47,18 @@ public struct MockBackend: Backend {
     public static func words(_ text: String) -> [String] {
         var words: [String] = []
         var current = ""
-        var inTrailingSpace = false
+        var hasWord = false, inTrailingSpace = false
         for character in text {
             if character.isWhitespace {
-                inTrailingSpace = !current.isEmpty
-                current.append(character)
+                inTrailingSpace = hasWord
+            } else if inTrailingSpace {
+                words.append(current)
+                current = ""
+                inTrailingSpace = false
             } else {
-                if inTrailingSpace {
-                    words.append(current)
-                    current = ""
-                    inTrailingSpace = false
-                }
-                current.append(character)
+                hasWord = true
             }
+            current.append(character)
         }
         if !current.isEmpty { words.append(current) }
         return words

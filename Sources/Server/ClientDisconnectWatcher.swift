@@ -2,8 +2,8 @@ import NIOCore
 import NIOHTTPTypes
 import Synchronization
 
-/// A pass-through handler in each connection's pipeline that notices the client closing its
-/// side (aiohttp closes the socket when its timeout fires). Writes alone would only notice at
+/// A pass-through handler in each connection's pipeline that sets TCP_NODELAY and notices the
+/// client closing its side (aiohttp closes the socket when its timeout fires). Writes alone would only notice at
 /// the next batch; a stalled backend must not keep generating for nobody.
 final class ClientDisconnectWatcher: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = HTTPRequestPart
@@ -15,6 +15,12 @@ final class ClientDisconnectWatcher: ChannelInboundHandler, RemovableChannelHand
         var nextWaiter = 0
     }
     private let state = Mutex(State())
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        // Batches must leave as soon as they are written; Linux also inherits this from the
+        // listening socket, which NIO sets, but the stream's latency should not rest on that.
+        context.channel.setOption(ChannelOptions.tcpOption(.tcp_nodelay), value: 1).whenFailure { _ in }
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         context.fireChannelRead(data)

@@ -29,18 +29,36 @@ public struct Worker: Sendable {
         if !applied.isEmpty { logger.info("database \(databasePath): applied \(applied.joined(separator: ", "))") }
         let log = LogWriter(database: database, logger: logger)
         let forwardException = Mutex<String?>(nil)
-        // Filled once the group exists; the responder asks it to stop after a backend failure.
-        let stopGroup = Mutex<ServiceGroup?>(nil)
-
-        let responder = SynapseResponder(
-            miner: miner, backend: miner.backend.makeBackend(), log: log,
-            onForwardException: { error in
-                forwardException.withLock { $0 = error }
-                let group = stopGroup.withLock { $0 }
-                Task { await group?.triggerGracefulShutdown() }
-            }
+        // Set once the group exists; a backend failure asks it to stop after the response.
+        let group = Mutex<ServiceGroup?>(nil)
+        let app = makeApplication(log: log, onRunning: onRunning) { error in
+            forwardException.withLock { $0 = error }
+            let running = group.withLock { $0 }
+            Task { await running?.triggerGracefulShutdown() }
+        }
+        let serviceGroup = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
-        let app = Application(
+        group.withLock { $0 = serviceGroup }
+        try await serviceGroup.run()
+        if let error = forwardException.withLock({ $0 }) {
+            logger.critical("stopped after a backend failure (stop_on_forward_exception): \(error)")
+            return Self.forwardExceptionExitCode
+        }
+        return 0
+    }
+
+    /// The HTTP application; the log writer runs as one of its services and is flushed after
+    /// the server has stopped.
+    func makeApplication(
+        log: LogWriter,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
+        onForwardException: @escaping @Sendable (String) -> Void = { _ in }
+    ) -> Application<SynapseResponder> {
+        let responder = SynapseResponder(
+            miner: miner, backend: miner.backend.makeBackend(), log: log, onForwardException: onForwardException
+        )
+        return Application(
             responder: responder,
             server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectWatcher()])),
             configuration: .init(address: .hostname(miner.host, port: miner.port), serverName: "miners"),
@@ -52,15 +70,5 @@ public struct Worker: Sendable {
             },
             logger: logger
         )
-        let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
-        stopGroup.withLock { $0 = group }
-        try await group.run()
-        if let error = forwardException.withLock({ $0 }) {
-            logger.critical("stopped after a backend failure (stop_on_forward_exception): \(error)")
-            return Self.forwardExceptionExitCode
-        }
-        return 0
     }
 }

@@ -60,8 +60,9 @@ public struct JSONParser {
     }
 
     private mutating func expect(_ literal: String, _ value: JSONValue) throws(JSONSyntaxError) -> JSONValue {
+        let start = index
         for byte in literal.utf8 {
-            guard current == byte else { throw error("expected '\(literal)'") }
+            guard current == byte else { throw JSONSyntaxError(offset: start, reason: "expected '\(literal)'") }
             index += 1
         }
         return value
@@ -227,7 +228,7 @@ public struct JSONParser {
                         points.append(unit)
                     }
                 default:
-                    index -= 1
+                    index -= 2  // point at the backslash
                     throw error("invalid escape '\\\(Unicode.Scalar(escape))'")
                 }
             case 0..<0x20:

@@ -1,0 +1,102 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import Config
+
+@Suite struct ConfigTests {
+    static let repository = Fixtures.repository
+    let alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
+
+    @Test func theShippedLocalConfigHasThreeMockMiners() throws {
+        let config = try MinersConfig.load(path: Self.repository.appendingPathComponent("configs/local.yaml").path)
+        #expect(config.database == "var/local.sqlite")
+        #expect(config.miners.map(\.name) == ["alpha", "bravo", "charlie"])
+        #expect(Set(config.miners.map(\.port)).count == 3)
+        #expect(Set(config.miners.map(\.streamingBatchSize)).count == 3)
+        #expect(config.miners.allSatisfy { $0.backend.kind == "mock" })
+        let alpha = try config.miner(named: "alpha")
+        #expect(alpha.host == "127.0.0.1")
+        #expect(alpha.synapses == ["StreameinsteinSynapse"])
+        #expect(alpha.timeout == .request)
+        #expect(alpha.stopOnForwardException == false)
+        #expect(alpha.maxBodyBytes == 1 << 20)
+        #expect(try config.miner(named: "charlie").timeout == .fixed(seconds: 8))
+    }
+
+    @Test func fieldsAndDefaults() throws {
+        let config = try MinersConfig.parse(yaml: """
+            miners:
+              - name: m
+                hotkey: \(alice)
+                host: 0.0.0.0
+                port: 9000
+                synapses: [StreameinsteinSynapse, StreamCoreSynapse]
+                streaming_batch_size: 5
+                timeout: 2.5
+                stop_on_forward_exception: true
+                max_body_bytes: 4096
+                backend: {kind: mock, text: "hi there", delay_ms: 7, fail_after: 1}
+            """, file: "x.yaml")
+        #expect(config.database == "miners.sqlite")
+        #expect(config.miners == [MinerConfig(
+            name: "m", hotkey: alice, host: "0.0.0.0", port: 9000, synapses: ["StreameinsteinSynapse", "StreamCoreSynapse"],
+            streamingBatchSize: 5, timeout: .fixed(seconds: 2.5), stopOnForwardException: true, maxBodyBytes: 4096,
+            backend: .mock(MockBackendConfig(text: "hi there", delayMilliseconds: 7, failAfter: 1))
+        )])
+    }
+
+    func error(_ yaml: String) -> String {
+        do {
+            _ = try MinersConfig.parse(yaml: yaml, file: "c.yaml")
+            return "no error"
+        } catch {
+            return error.description
+        }
+    }
+
+    func miner(_ fields: String) -> String {
+        "miners:\n  - name: m\n    hotkey: \(alice)\n    port: 9000\n    backend: {kind: mock}\n" + fields
+    }
+
+    @Test func errorsNameFileLineMinerAndField() {
+        #expect(error("miners:\n  - name: m\n    hotkey: \(alice)\n    port: 70000\n    backend: {kind: mock}\n")
+            == "c.yaml:4: miner 'm': field 'port': expected an integer from 1 to 65535, got '70000'")
+        #expect(error(miner("    streaming_batch_size: 0\n"))
+            == "c.yaml:6: miner 'm': field 'streaming_batch_size': expected an integer from 1 to 100000, got '0'")
+        #expect(error(miner("    stream_batch_size: 4\n")).hasPrefix(
+            "c.yaml:6: miner 'm': unknown key 'stream_batch_size'; expected one of: name, hotkey"))
+        #expect(error(miner("    timeout: soon\n"))
+            == "c.yaml:6: miner 'm': field 'timeout': expected 'request' (use the request's timeout) or a positive number of seconds, got 'soon'")
+        #expect(error("miners:\n  - name: m\n    hotkey: \(alice)\n    backend: {kind: mock}\n")
+            == "c.yaml:2: miner 'm': field 'port': is required: a TCP port")
+        #expect(error("miners:\n  - name: m\n    hotkey: \(alice)\n    port: 1\n    backend: {kind: gpt}\n")
+            == "c.yaml:5: miner 'm': field 'backend.kind': unknown backend 'gpt'; expected one of: mock")
+        #expect(error("miners:\n  - name: m\n    hotkey: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQ0\n    port: 1\n    backend: {kind: mock}\n")
+            == "c.yaml:3: miner 'm': field 'hotkey': '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQ0' is not an SS58 address: '0' is not a base58 character")
+        #expect(error("miners:\n  - name: m\n    hotkey: 5Grwva\n    port: 1\n    backend: {kind: mock}\n")
+            == "c.yaml:3: miner 'm': field 'hotkey': '5Grwva' is not an SS58 account address (it decodes to 4 bytes, expected 35)")
+    }
+
+    @Test func listLevelErrors() {
+        #expect(error("database: x.sqlite\n") == "c.yaml:1: field 'miners': is required: a list of miners")
+        #expect(error("miners: []\n") == "c.yaml:1: field 'miners': expected a non-empty list of miners")
+        #expect(error("minors: []\n").hasPrefix("c.yaml:1: unknown key 'minors'; expected one of: database, miners"))
+        #expect(error("") == "c.yaml: the file is empty; expected 'database' and 'miners'")
+        #expect(error("miners: [\n").hasPrefix("c.yaml:2: not valid YAML"))
+        let twice = miner("") + "  - name: m\n    hotkey: \(alice)\n    port: 9001\n    backend: {kind: mock}\n"
+        #expect(error(twice) == "c.yaml:6: miner 'm': field 'name': the name is already used by another miner (m)")
+        let samePort = miner("") + "  - name: n\n    hotkey: \(alice)\n    port: 9000\n    backend: {kind: mock}\n"
+        #expect(error(samePort) == "c.yaml:6: miner 'n': field 'port': port 9000 on 127.0.0.1 is already used by another miner")
+    }
+
+    @Test func unknownMinerNamesTheOthers() throws {
+        let config = try MinersConfig.parse(yaml: miner(""), file: "c.yaml")
+        #expect(throws: ConfigError(file: "c.yaml", message: "no miner named 'x'; the miners are: m")) {
+            try config.miner(named: "x")
+        }
+    }
+
+    @Test func aMissingFileIsNamed() {
+        #expect(throws: ConfigError.self) { try MinersConfig.load(path: "/nonexistent/miners.yaml") }
+    }
+}

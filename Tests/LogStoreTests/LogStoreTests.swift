@@ -1,0 +1,118 @@
+import Foundation
+import GRDB
+import Logging
+import TestSupport
+import Testing
+@testable import LogStore
+
+@Suite struct LogStoreTests {
+    static let repository = Fixtures.repository
+
+    func temporaryDatabase() throws -> (DatabaseQueue, String) {
+        let path = FileManager.default.temporaryDirectory
+            .appendingPathComponent("logstore-\(UUID().uuidString)/log.sqlite").path
+        return (try LogDatabase.open(path: path), path)
+    }
+
+    @Test func theBinaryCarriesEveryMigrationFile() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.repository.appendingPathComponent("migrations").path)
+            .filter { $0.hasSuffix(".sql") }.sorted()
+        #expect(Migrations.files == files)
+        for migration in embeddedMigrations {
+            let text = try String(contentsOf: Self.repository.appendingPathComponent("migrations/\(migration.file)"), encoding: .utf8)
+            #expect(migration.sql == text)
+        }
+    }
+
+    @Test func migratesOnceInWALMode() throws {
+        let (database, _) = try temporaryDatabase()
+        #expect(try Migrations.migrate(database) == Migrations.files)
+        #expect(try Migrations.migrate(database) == [])
+        #expect(try Migrations.applied(database) == Migrations.files)
+        let mode = try database.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(mode == "wal")
+        let tables = try database.read { db in
+            try ["requests", "batches", "timeouts"].filter { try db.tableExists($0) }
+        }
+        #expect(tables.count == 3)
+    }
+
+    @Test func refusesADatabaseFromANewerBinary() throws {
+        let (database, _) = try temporaryDatabase()
+        try Migrations.migrate(database)
+        try database.write { db in
+            try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('9999_future.sql')")
+        }
+        #expect(throws: Migrations.Newer.self) { try Migrations.migrate(database) }
+        do {
+            try Migrations.migrate(database)
+        } catch let error as Migrations.Newer {
+            #expect(error.description.contains("9999_future.sql"))
+            #expect(error.description.contains("upgrade miners"))
+        }
+    }
+
+    func sampleRecord() -> RequestRecord {
+        var record = RequestRecord(
+            worker: "alpha", minerHotkey: "5Grw", synapse: "StreameinsteinSynapse", backend: "mock", batchSize: 4,
+            receivedAt: 1000, finishedAt: 1001.5, outcome: "partial_timeout", status: 200
+        )
+        record.validatorHotkey = "5Hh2"
+        record.nonce = 1_795_552_238_487_687_740
+        record.timeout = 1.5
+        record.firstBatchAt = 1000.2
+        record.itemsGenerated = 11
+        record.itemsSent = 8
+        record.bytesSent = 40
+        record.finalAnswerSent = false
+        record.batches = [
+            BatchRecord(sequence: 0, offset: 0.2, items: 4, bytes: 20, isFinal: false),
+            BatchRecord(sequence: 1, offset: 0.9, items: 4, bytes: 20, isFinal: false),
+        ]
+        record.timeoutEvent = TimeoutRecord(at: 1001.5, limit: 1.5, elapsed: 1.5, batchesSent: 2, itemsDropped: 3)
+        return record
+    }
+
+    @Test func theWriterStoresRequestsBatchesAndTimeouts() throws {
+        let (database, _) = try temporaryDatabase()
+        try Migrations.migrate(database)
+        let writer = LogWriter(database: database, logger: Logger(label: "test"))
+        writer.record(sampleRecord())
+        writer.record(sampleRecord())
+        #expect(writer.flush() == 2)
+        #expect(writer.flush() == 0)
+        try database.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT * FROM requests ORDER BY id LIMIT 1")!
+            #expect(row["outcome"] as String == "partial_timeout")
+            #expect(row["nonce"] as Int64 == 1_795_552_238_487_687_740)
+            #expect(row["batches"] as Int == 2)
+            #expect(row["items_unsent"] as Int == 3)
+            #expect(row["final_answer_sent"] as Bool == false)
+            let batches = try Row.fetchAll(db, sql: "SELECT * FROM batches WHERE request_id = ? ORDER BY seq", arguments: [row["id"]])
+            #expect(batches.map { $0["offset_s"] as Double } == [0.2, 0.9])
+            #expect(try Int.fetchOne(db, sql: "SELECT count(*) FROM batches") == 4)
+            let timeout = try Row.fetchOne(db, sql: "SELECT * FROM timeouts WHERE request_id = ?", arguments: [row["id"]])!
+            #expect(timeout["items_dropped"] as Int == 3)
+        }
+    }
+
+    @Test func aFailedWriteKeepsTheRecordsForTheNextFlush() throws {
+        let (database, _) = try temporaryDatabase()
+        let writer = LogWriter(database: database, logger: Logger(label: "test"))
+        writer.record(sampleRecord())
+        #expect(writer.flush() == 0)  // no schema yet: the insert fails
+        try Migrations.migrate(database)
+        #expect(writer.flush() == 1)
+        #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM requests") } == 1)
+    }
+
+    @Test func theSchemaRejectsAnUnknownOutcome() throws {
+        let (database, _) = try temporaryDatabase()
+        try Migrations.migrate(database)
+        var record = sampleRecord()
+        record.outcome = "maybe"
+        #expect(throws: DatabaseError.self) {
+            try database.write { db in try LogWriter.insert(record, into: db) }
+        }
+    }
+}
