@@ -32,8 +32,9 @@ struct SynapseResponder: HTTPResponder {
         record.dendriteIP = headerValue("bt_header_dendrite_ip")
         record.uuid = headerValue("bt_header_dendrite_uuid")
         do {
-            let name = try route(request)
+            let name = String(request.uri.path.dropFirst().prefix { $0 != "/" })
             record.synapse = name
+            try route(request, name: name)
             let headers = try SynapseHeaders.parse(headerValue)
             record.nonce = headers.dendriteNonce
             record.dendriteVersion = headers.dendriteVersion
@@ -58,17 +59,14 @@ struct SynapseResponder: HTTPResponder {
         }
     }
 
-    /// `POST /<synapse name>` for a synapse this miner serves.
-    private func route(_ request: Request) throws(Rejection) -> String {
-        let path = request.uri.path
-        let name = String(path.dropFirst().prefix { $0 != "/" })
-        guard path == "/" + name, miner.synapses.contains(name) else {
+    /// `POST /<synapse name>` for a synapse this miner serves; `name` is the path's first part.
+    private func route(_ request: Request, name: String) throws(Rejection) {
+        guard request.uri.path == "/" + name, miner.synapses.contains(name) else {
             throw .unknownSynapse(name, available: miner.synapses)
         }
         guard request.method == .post else {
             throw Rejection(status: 405, reason: "method_not_allowed", message: "Method Not Allowed: use POST /\(name)")
         }
-        return name
     }
 
     private func readBody(_ request: inout Request) async throws(Rejection) -> SynapseRequest {
