@@ -4,6 +4,18 @@ import Yams
 struct ConfigReader {
     let file: String
 
+    static let topKeys = ["database", "supervisor", "defaults", "miners"]
+    static let minerKeys = [
+        "name", "hotkey", "host", "port", "synapses", "streaming_batch_size", "timeout",
+        "stop_on_forward_exception", "max_body_bytes", "backend", "restart",
+    ]
+    /// What `defaults:` may set: everything that is not a miner's identity.
+    static let defaultKeys = minerKeys.filter { !["name", "hotkey", "port"].contains($0) }
+    static let restartKeys = ["backoff_initial", "backoff_max", "min_uptime", "max_restarts", "window"]
+    static let supervisorKeys = ["grace_period", "log_dir"]
+    static let mockKeys = ["kind", "text", "delay_ms", "fail_after"]
+    static let backendKinds = ["mock"]
+
     private func error(_ node: Node?, miner: String? = nil, field: String? = nil, _ message: String) -> ConfigError {
         ConfigError(file: file, line: node?.mark?.line, miner: miner, field: field, message: message)
     }
@@ -18,9 +30,11 @@ struct ConfigReader {
         var result: [String: Node] = [:]
         for (key, value) in mapping {
             guard let name = key.string, known.contains(name) else {
+                let unknown = key.string ?? "?"
+                let hint = Suggestion.closest(to: unknown, in: known).map { " (did you mean '\($0)'?)" } ?? ""
                 throw error(
                     key, miner: miner, field: field,
-                    "unknown key '\(key.string ?? "?")'; expected one of: \(known.joined(separator: ", "))"
+                    "unknown key '\(unknown)'\(hint); expected one of: \(known.joined(separator: ", "))"
                 )
             }
             result[name] = value
@@ -29,39 +43,62 @@ struct ConfigReader {
     }
 
     func config(_ root: Node) throws(ConfigError) -> MinersConfig {
-        let top = try entries(root, known: ["database", "miners"])
+        let top = try entries(root, known: Self.topKeys)
         let database = try top["database"].map { node throws(ConfigError) in
             try nonEmptyString(node, field: "database")
         } ?? MinersConfig.defaultDatabase
+        let supervisor = try top["supervisor"].map { node throws(ConfigError) in try self.supervisor(node) } ?? SupervisorConfig()
+        let defaults = try top["defaults"].map { node throws(ConfigError) in
+            try entries(node, known: Self.defaultKeys, field: "defaults")
+        } ?? [:]
         guard let minersNode = top["miners"] else { throw error(root, field: "miners", "is required: a list of miners") }
         guard let list = minersNode.sequence, !list.isEmpty else {
             throw error(minersNode, field: "miners", "expected a non-empty list of miners")
         }
         var miners: [MinerConfig] = []
         for node in list {
-            let miner = try self.miner(node)
-            if let other = miners.first(where: { $0.name == miner.name }) {
-                throw error(node, miner: miner.name, field: "name", "the name is already used by another miner (\(other.name))")
+            let miner = try self.miner(node, defaults: defaults)
+            if miners.contains(where: { $0.name == miner.name }) {
+                throw error(node, miner: miner.name, field: "name", "the name is already used by another miner")
             }
-            if miners.contains(where: { $0.port == miner.port && $0.host == miner.host }) {
-                throw error(node, miner: miner.name, field: "port", "port \(miner.port) on \(miner.host) is already used by another miner")
+            if let other = miners.first(where: { $0.port == miner.port && $0.host == miner.host }) {
+                throw error(node, miner: miner.name, field: "port", "port \(miner.port) on \(miner.host) is already used by miner '\(other.name)'")
+            }
+            if let other = miners.first(where: { $0.hotkey == miner.hotkey }) {
+                throw error(node, miner: miner.name, field: "hotkey", "hotkey \(miner.hotkey) is already used by miner '\(other.name)'")
             }
             miners.append(miner)
         }
-        return MinersConfig(file: file, database: database, miners: miners)
+        return MinersConfig(file: file, database: database, miners: miners, supervisor: supervisor)
     }
 
-    private func miner(_ node: Node) throws(ConfigError) -> MinerConfig {
-        let known = [
-            "name", "hotkey", "host", "port", "synapses", "streaming_batch_size", "timeout",
-            "stop_on_forward_exception", "max_body_bytes", "backend",
-        ]
+    private func supervisor(_ node: Node) throws(ConfigError) -> SupervisorConfig {
+        let fields = try entries(node, known: Self.supervisorKeys, field: "supervisor")
+        var config = SupervisorConfig()
+        if let value = fields["grace_period"] {
+            config.gracePeriod = try seconds(value, field: "supervisor.grace_period", allowZero: true)
+        }
+        if let value = fields["log_dir"] { config.logDirectory = try nonEmptyString(value, field: "supervisor.log_dir") }
+        return config
+    }
+
+    private func miner(_ node: Node, defaults: [String: Node]) throws(ConfigError) -> MinerConfig {
         guard let mapping = node.mapping else {
             throw error(node, field: "miners", "each miner must be a mapping with at least name, hotkey, port and backend")
         }
         guard let nameNode = mapping["name"] else { throw error(node, field: "name", "is required: a unique miner name") }
         let name = try nonEmptyString(nameNode, field: "name")
-        let fields = try entries(node, known: known, miner: name)
+        // The miner's own keys win; `backend` and `restart` merge key by key with the defaults
+        // (a backend of another kind replaces the default one).
+        var fields = defaults
+        for (key, value) in try entries(node, known: Self.minerKeys, miner: name) {
+            if let inherited = defaults[key], ["backend", "restart"].contains(key),
+               let merged = merge(inherited, value, replaceOnDifferent: key == "backend" ? "kind" : nil) {
+                fields[key] = merged
+            } else {
+                fields[key] = value
+            }
+        }
 
         func required(_ key: String, _ expected: String) throws(ConfigError) -> Node {
             guard let value = fields[key] else { throw error(node, miner: name, field: key, "is required: \(expected)") }
@@ -95,7 +132,7 @@ struct ConfigReader {
         }
         if let value = fields["timeout"] { miner.timeout = try timeout(value, miner: name) }
         if let value = fields["stop_on_forward_exception"] {
-            guard let flag = value.bool else {
+            guard value.scalar != nil, let flag = value.bool else {
                 throw error(value, miner: name, field: "stop_on_forward_exception", "expected true or false, got '\(value.string ?? "?")'")
             }
             miner.stopOnForwardException = flag
@@ -103,7 +140,34 @@ struct ConfigReader {
         if let value = fields["max_body_bytes"] {
             miner.maxBodyBytes = try integer(value, miner: name, field: "max_body_bytes", in: 1024...(256 << 20))
         }
+        if let value = fields["restart"] { miner.restart = try restart(value, miner: name) }
         return miner
+    }
+
+    /// `override` laid over `base`, key by key; nil when either is not a mapping or when the
+    /// `replaceOnDifferent` key differs (then the override replaces the base whole).
+    private func merge(_ base: Node, _ override: Node, replaceOnDifferent key: String?) -> Node? {
+        guard let baseMapping = base.mapping, let overrideMapping = override.mapping else { return nil }
+        if let key, let own = overrideMapping[key]?.string, own != baseMapping[key]?.string { return nil }
+        var pairs: [(Node, Node)] = baseMapping.filter { pair in overrideMapping[pair.key] == nil }.map { ($0.key, $0.value) }
+        pairs += overrideMapping.map { ($0.key, $0.value) }
+        return .mapping(Node.Mapping(pairs, overrideMapping.tag, overrideMapping.style, overrideMapping.mark))
+    }
+
+    private func restart(_ node: Node, miner: String) throws(ConfigError) -> RestartPolicyConfig {
+        let fields = try entries(node, known: Self.restartKeys, miner: miner, field: "restart")
+        var policy = RestartPolicyConfig()
+        if let value = fields["backoff_initial"] { policy.backoffInitial = try seconds(value, miner: miner, field: "restart.backoff_initial") }
+        if let value = fields["backoff_max"] { policy.backoffMax = try seconds(value, miner: miner, field: "restart.backoff_max") }
+        if let value = fields["min_uptime"] { policy.minUptime = try seconds(value, miner: miner, field: "restart.min_uptime", allowZero: true) }
+        if let value = fields["window"] { policy.window = try seconds(value, miner: miner, field: "restart.window") }
+        if let value = fields["max_restarts"] {
+            policy.maxRestarts = try integer(value, miner: miner, field: "restart.max_restarts", in: 0...1_000_000)
+        }
+        if policy.backoffMax < policy.backoffInitial {
+            throw error(node, miner: miner, field: "restart.backoff_max", "must be at least backoff_initial (\(policy.backoffInitial) s)")
+        }
+        return policy
     }
 
     private func timeout(_ node: Node, miner: String) throws(ConfigError) -> TimeoutPolicy {
@@ -115,14 +179,13 @@ struct ConfigReader {
     }
 
     private func backend(_ node: Node, miner: String) throws(ConfigError) -> BackendConfig {
-        let kinds = ["mock"]
-        guard let kindNode = try entries(node, known: ["kind", "text", "delay_ms", "fail_after"], miner: miner, field: "backend")["kind"] else {
-            throw error(node, miner: miner, field: "backend.kind", "is required: one of \(kinds.joined(separator: ", "))")
+        let fields = try entries(node, known: Self.mockKeys, miner: miner, field: "backend")
+        guard let kindNode = fields["kind"] else {
+            throw error(node, miner: miner, field: "backend.kind", "is required: one of \(Self.backendKinds.joined(separator: ", "))")
         }
         let kind = try nonEmptyString(kindNode, miner: miner, field: "backend.kind")
         switch kind {
         case "mock":
-            let fields = try entries(node, known: ["kind", "text", "delay_ms", "fail_after"], miner: miner, field: "backend")
             var mock = MockBackendConfig()
             if let value = fields["text"] {
                 guard value.scalar != nil, let text = value.string else {
@@ -138,7 +201,8 @@ struct ConfigReader {
             }
             return .mock(mock)
         default:
-            throw error(kindNode, miner: miner, field: "backend.kind", "unknown backend '\(kind)'; expected one of: \(kinds.joined(separator: ", "))")
+            let hint = Suggestion.closest(to: kind, in: Self.backendKinds).map { " (did you mean '\($0)'?)" } ?? ""
+            throw error(kindNode, miner: miner, field: "backend.kind", "unknown backend '\(kind)'\(hint); expected one of: \(Self.backendKinds.joined(separator: ", "))")
         }
     }
 
@@ -147,6 +211,13 @@ struct ConfigReader {
             throw error(node, miner: miner, field: field, "expected a non-empty string")
         }
         return text
+    }
+
+    private func seconds(_ node: Node, miner: String? = nil, field: String, allowZero: Bool = false) throws(ConfigError) -> Double {
+        guard node.scalar != nil, let value = node.float, value.isFinite, allowZero ? value >= 0 : value > 0 else {
+            throw error(node, miner: miner, field: field, "expected a \(allowZero ? "non-negative" : "positive") number of seconds, got '\(node.string ?? "?")'")
+        }
+        return value
     }
 
     private func integer(_ node: Node, miner: String, field: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int {

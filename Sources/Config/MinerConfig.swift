@@ -14,6 +14,7 @@ public struct MinerConfig: Sendable, Equatable {
     /// Larger request bodies get 413.
     public var maxBodyBytes: Int
     public var backend: BackendConfig
+    public var restart: RestartPolicyConfig
 
     public static let defaultSynapses = ["StreameinsteinSynapse"]
     public static let defaultBatchSize = 12
@@ -23,7 +24,8 @@ public struct MinerConfig: Sendable, Equatable {
         name: String, hotkey: String, host: String = "127.0.0.1", port: Int,
         synapses: [String] = MinerConfig.defaultSynapses, streamingBatchSize: Int = MinerConfig.defaultBatchSize,
         timeout: TimeoutPolicy = .request, stopOnForwardException: Bool = false,
-        maxBodyBytes: Int = MinerConfig.defaultMaxBodyBytes, backend: BackendConfig
+        maxBodyBytes: Int = MinerConfig.defaultMaxBodyBytes, backend: BackendConfig,
+        restart: RestartPolicyConfig = RestartPolicyConfig()
     ) {
         self.name = name
         self.hotkey = hotkey
@@ -35,6 +37,7 @@ public struct MinerConfig: Sendable, Equatable {
         self.stopOnForwardException = stopOnForwardException
         self.maxBodyBytes = maxBodyBytes
         self.backend = backend
+        self.restart = restart
     }
 }
 
@@ -84,4 +87,18 @@ public struct MockBackendConfig: Sendable, Equatable {
         self.delayMilliseconds = delayMilliseconds
         self.failAfter = failAfter
     }
+}
+
+/// When and how often the supervisor restarts a worker that exited on its own.
+public struct RestartPolicyConfig: Sendable, Equatable {
+    /// First backoff, doubled after each quick exit up to `backoffMax` (seconds).
+    public var backoffInitial: Double = 0.5
+    public var backoffMax: Double = 30
+    /// A worker that ran this long before exiting starts again from `backoffInitial`.
+    public var minUptime: Double = 10
+    /// More restarts than this within `window` seconds: the miner is crash-looping and left stopped.
+    public var maxRestarts: Int = 5
+    public var window: Double = 60
+
+    public init() {}
 }

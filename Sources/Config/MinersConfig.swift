@@ -8,13 +8,27 @@ public struct MinersConfig: Sendable, Equatable {
     /// SQLite file; a relative path is relative to the working directory.
     public var database: String
     public var miners: [MinerConfig]
+    public var supervisor: SupervisorConfig
 
     public static let defaultDatabase = "miners.sqlite"
 
-    public init(file: String, database: String = MinersConfig.defaultDatabase, miners: [MinerConfig]) {
+    public init(
+        file: String, database: String = MinersConfig.defaultDatabase, miners: [MinerConfig],
+        supervisor: SupervisorConfig = SupervisorConfig()
+    ) {
         self.file = file
         self.database = database
         self.miners = miners
+        self.supervisor = supervisor
+    }
+
+    /// The supervisor's control socket: next to the database.
+    public var controlSocket: String { database + ".control.sock" }
+
+    /// Where each worker's output goes, one `NAME.log` per miner.
+    public var logDirectory: String {
+        supervisor.logDirectory ?? ((database as NSString).deletingLastPathComponent.isEmpty
+            ? "logs" : (database as NSString).deletingLastPathComponent + "/logs")
     }
 
     public static func load(path: String) throws(ConfigError) -> MinersConfig {
@@ -65,5 +79,18 @@ extension YamlError {
         case .reader(let problem, _, _, _): problem
         default: String(describing: self)
         }
+    }
+}
+
+/// Settings of `miners supervise`.
+public struct SupervisorConfig: Sendable, Equatable {
+    /// Seconds a stopping worker may spend finishing its in-flight streams.
+    public var gracePeriod: Double = 20
+    /// Per-miner log files; default `logs/` next to the database.
+    public var logDirectory: String?
+
+    public init(gracePeriod: Double = 20, logDirectory: String? = nil) {
+        self.gracePeriod = gracePeriod
+        self.logDirectory = logDirectory
     }
 }

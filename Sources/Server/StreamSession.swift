@@ -12,6 +12,8 @@ struct StreamSession {
     let deadline: ContinuousClock.Instant
     let receivedAt: ContinuousClock.Instant
     let disconnect: ClientDisconnectWatcher?
+    /// Fired when the worker's shutdown grace period is over.
+    let drain: StopSignal
 
     struct Result {
         var summary: StreamSummary
@@ -32,14 +34,14 @@ struct StreamSession {
         let (batches, sink) = AsyncStream<Batch>.makeStream()
         let clock = ContinuousClock()
         return await withTaskGroup(of: Event.self) { group in
-            group.addTask { [engine, items, deadline] in
-                let summary = await engine.run(items: items, deadline: deadline, clock: clock) { sink.yield($0) }
+            group.addTask { [engine, items, deadline, drain] in
+                let summary = await engine.run(items: items, deadline: deadline, clock: clock, stop: drain) { sink.yield($0) }
                 sink.finish()
                 return .engine(summary)
             }
             if let disconnect {
                 group.addTask {
-                    await disconnect.waitUntilGone()
+                    await disconnect.gone.wait()
                     if Task.isCancelled { return .watcherStopped }
                     sink.finish()  // ends the write loop below
                     return .clientGone

@@ -17,6 +17,8 @@ struct SynapseResponder: HTTPResponder {
     let miner: MinerConfig
     let backend: any Backend
     let log: LogWriter
+    /// Fired when the worker's shutdown grace period is over: streams still open end as on a timeout.
+    let drain: StopSignal
     /// Called after a response whose backend failed, when the miner stops on forward exceptions.
     let onForwardException: @Sendable (String) -> Void
 
@@ -121,7 +123,8 @@ struct SynapseResponder: HTTPResponder {
             items: backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string))),
             deadline: timing.receivedAt + .seconds(timeout),
             receivedAt: timing.receivedAt,
-            disconnect: watcher
+            disconnect: watcher,
+            drain: drain
         )
         var fields = HTTPFields()
         fields[.date] = ""  // filled in by Hummingbird, in this position
@@ -156,7 +159,8 @@ struct SynapseResponder: HTTPResponder {
         record.finalAnswerSent = result.finalAnswerSent
         record.firstBatchAt = result.written.first.map { timing.receivedAtUnix + $0.offset }
         if case .failed(let error) = result.summary.end { record.reason = error }
-        if result.summary.end == .timedOut {
+        if result.summary.end == .stopped { record.reason = "worker stopping: shutdown grace period over" }
+        if result.summary.end == .timedOut || result.summary.end == .stopped {
             record.timeoutEvent = TimeoutRecord(
                 at: record.finishedAt, limit: record.timeout ?? 0, elapsed: record.finishedAt - record.receivedAt,
                 batchesSent: result.written.count, itemsDropped: record.itemsUnsent

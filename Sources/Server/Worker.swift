@@ -1,12 +1,19 @@
 import Config
+import Foundation
 import Hummingbird
 import LogStore
 import Logging
 import ServiceLifecycle
+import Streaming
 import Synchronization
+import UnixSignals
 
-/// One miner worker: the HTTP server for its synapses and the log writer, run as services so
-/// SIGINT/SIGTERM stop accepting, let in-flight streams end, then flush the log.
+/// One miner worker: the HTTP server for its synapses and the log writer.
+///
+/// Stopping (SIGTERM/SIGINT, or the supervisor gone with `exitWithParent`): stop accepting,
+/// let in-flight streams end on their own for up to `gracePeriod`, then end the rest as on a
+/// timeout (their batches so far stay delivered and logged), flush the log, exit. A second
+/// signal ends the streams at once.
 public struct Worker: Sendable {
     /// Exit status when `stop_on_forward_exception` stopped the worker.
     public static let forwardExceptionExitCode: Int32 = 3
@@ -14,6 +21,12 @@ public struct Worker: Sendable {
     public let miner: MinerConfig
     public let databasePath: String
     public let logger: Logger
+    public var gracePeriod: Duration = .seconds(20)
+    /// Stop when standard input reaches end-of-file: the supervisor holds the other end of a
+    /// pipe, and the kernel closes it when the supervisor dies, even by SIGKILL.
+    public var exitWithParent = false
+    /// How long streams may finish when the supervisor is gone.
+    public var orphanGracePeriod: Duration = .milliseconds(500)
 
     public init(miner: MinerConfig, databasePath: String, logger: Logger) {
         self.miner = miner
@@ -21,26 +34,45 @@ public struct Worker: Sendable {
         self.logger = logger
     }
 
-    /// Serves until a shutdown signal or a forward exception (with `stop_on_forward_exception`).
-    /// Returns the process exit status. `onRunning` receives the bound port.
+    /// Serves until stopped. Returns the process exit status. `onRunning` receives the bound port.
     public func run(onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> Int32 {
         let database = try LogDatabase.open(path: databasePath)
         let applied = try Migrations.migrate(database)
         if !applied.isEmpty { logger.info("database \(databasePath): applied \(applied.joined(separator: ", "))") }
         let log = LogWriter(database: database, logger: logger)
+        let drain = StopSignal()
         let forwardException = Mutex<String?>(nil)
-        // Set once the group exists; a backend failure asks it to stop after the response.
-        let group = Mutex<ServiceGroup?>(nil)
-        let app = makeApplication(log: log, onRunning: onRunning) { error in
+        let stopper = Mutex<Stopper?>(nil)
+        let app = makeApplication(log: log, drain: drain, onRunning: onRunning) { error in
             forwardException.withLock { $0 = error }
-            let running = group.withLock { $0 }
-            Task { await running?.triggerGracefulShutdown() }
+            let stop = stopper.withLock { $0 }
+            Task { await stop?.begin("backend failure with stop_on_forward_exception", grace: gracePeriod) }
         }
-        let serviceGroup = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        )
-        group.withLock { $0 = serviceGroup }
-        try await serviceGroup.run()
+        var configuration = ServiceGroupConfiguration(services: [app], logger: logger)
+        // A backstop: streams end at the grace period; anything still hanging is cancelled.
+        configuration.maximumGracefulShutdownDuration = gracePeriod + .seconds(5)
+        let group = ServiceGroup(configuration: configuration)
+        let stop = Stopper(group: group, drain: drain, logger: logger)
+        stopper.withLock { $0 = stop }
+
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) {
+                    await stop.begin("received \(signal)", grace: gracePeriod)
+                }
+            }
+            if exitWithParent {
+                let parentGone = ParentWatch.start()
+                tasks.addTask {
+                    await parentGone.wait()
+                    if parentGone.isFired { await stop.begin("the supervisor is gone", grace: orphanGracePeriod) }
+                }
+            }
+            try await tasks.next()  // the service group has ended
+            tasks.cancelAll()
+        }
+        log.flush()  // whatever the last streams recorded while the group wound down
         if let error = forwardException.withLock({ $0 }) {
             logger.critical("stopped after a backend failure (stop_on_forward_exception): \(error)")
             return Self.forwardExceptionExitCode
@@ -52,11 +84,13 @@ public struct Worker: Sendable {
     /// the server has stopped.
     func makeApplication(
         log: LogWriter,
+        drain: StopSignal = StopSignal(),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
         onForwardException: @escaping @Sendable (String) -> Void = { _ in }
     ) -> Application<SynapseResponder> {
         let responder = SynapseResponder(
-            miner: miner, backend: miner.backend.makeBackend(), log: log, onForwardException: onForwardException
+            miner: miner, backend: miner.backend.makeBackend(), log: log, drain: drain,
+            onForwardException: onForwardException
         )
         return Application(
             responder: responder,
@@ -70,5 +104,54 @@ public struct Worker: Sendable {
             },
             logger: logger
         )
+    }
+}
+
+/// Starts the graceful stop once, and ends the remaining streams when the grace is over or at
+/// the second request.
+actor Stopper {
+    private let group: ServiceGroup
+    private let drain: StopSignal
+    private let logger: Logger
+    private var started = false
+
+    init(group: ServiceGroup, drain: StopSignal, logger: Logger) {
+        self.group = group
+        self.drain = drain
+        self.logger = logger
+    }
+
+    func begin(_ reason: String, grace: Duration) async {
+        guard !started else {
+            logger.warning("\(reason) again: ending the open streams now")
+            drain.fire()
+            return
+        }
+        started = true
+        logger.notice("stopping (\(reason)): no new requests; open streams may finish for up to \(grace)")
+        Task { [drain] in
+            try? await Task.sleep(for: grace)
+            drain.fire()
+        }
+        await group.triggerGracefulShutdown()
+    }
+}
+
+/// Watches standard input on a thread of its own (a blocking read must not hold one of the
+/// few cooperative threads) and fires the returned signal at end-of-file.
+enum ParentWatch {
+    static func start() -> StopSignal {
+        let gone = StopSignal()
+        let thread = Thread {
+            var byte: UInt8 = 0
+            while true {
+                let count = read(STDIN_FILENO, &byte, 1)
+                if count == 0 || (count < 0 && errno != EINTR) { break }
+            }
+            gone.fire()
+        }
+        thread.name = "parent-watch"
+        thread.start()
+        return gone
     }
 }

@@ -23,6 +23,9 @@ public enum StreamEnd: Sendable, Equatable {
     case timedOut
     /// The backend threw; what was not yet sent was dropped, as in the subnet's template.
     case failed(String)
+    /// The worker stopped the stream (its shutdown grace period was over); the remainder was
+    /// dropped, as on a timeout.
+    case stopped
     /// The request was cancelled from outside (the client went away).
     case cancelled
 }

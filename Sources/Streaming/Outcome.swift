@@ -21,7 +21,7 @@ public enum Outcome: String, Sendable, CaseIterable {
         if clientGone { return .clientDisconnect }
         switch end {
         case .finished: return batchesWritten > 0 ? .complete : .empty
-        case .timedOut: return batchesWritten > 0 ? .partialTimeout : .emptyTimeout
+        case .timedOut, .stopped: return batchesWritten > 0 ? .partialTimeout : .emptyTimeout
         case .failed: return .streamError
         case .cancelled: return .clientDisconnect
         }

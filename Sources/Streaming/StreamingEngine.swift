@@ -3,7 +3,8 @@
 /// - once the deadline has passed, streaming stops and the unsent remainder is dropped — also
 ///   while the backend is silent, which a plain `for await` loop could not guarantee;
 /// - when the backend finishes in time, the remainder goes out as the final batch;
-/// - when the backend throws, the error ends the stream and the remainder is dropped.
+/// - when the backend throws, the error ends the stream and the remainder is dropped;
+/// - when `stop` fires (the worker's shutdown grace is over) the stream ends as on a timeout.
 ///
 /// Batches are handed to `emit` synchronously, so the only suspension point is the wait for
 /// the next item: a batch the engine decided to send is never lost to the deadline race.
@@ -19,12 +20,19 @@ public struct StreamingEngine: Sendable {
         items: AsyncThrowingStream<String, any Error>,
         deadline: C.Instant,
         clock: C,
+        stop: StopSignal? = nil,
         emit: @escaping @Sendable (Batch) -> Void
     ) async -> StreamSummary where C.Duration == Duration {
         let batchSize = self.batchSize
         return await withTaskGroup(of: Race.self) { group in
             group.addTask {
-                .consumer(await Self.consume(items, batchSize: batchSize, deadline: deadline, clock: clock, emit: emit))
+                .consumer(await Self.consume(items, batchSize: batchSize, deadline: deadline, clock: clock, stop: stop, emit: emit))
+            }
+            if let stop {
+                group.addTask {
+                    await stop.wait()
+                    return stop.isFired ? .deadline : .cancelled
+                }
             }
             group.addTask {
                 do {
@@ -41,7 +49,8 @@ public struct StreamingEngine: Sendable {
                     summary = result
                     group.cancelAll()
                 case .deadline:
-                    // Stops the wait for the next item; the consumer reports what it held.
+                    // The deadline or the stop signal: end the wait for the next item; the
+                    // consumer reports what it held.
                     group.cancelAll()
                 case .cancelled:
                     break
@@ -62,6 +71,7 @@ public struct StreamingEngine: Sendable {
         batchSize: Int,
         deadline: C.Instant,
         clock: C,
+        stop: StopSignal?,
         emit: @Sendable (Batch) -> Void
     ) async -> StreamSummary {
         var buffer: [String] = []
@@ -81,19 +91,21 @@ public struct StreamingEngine: Sendable {
         func summary(_ end: StreamEnd) -> StreamSummary {
             StreamSummary(end: end, itemsGenerated: generated, itemsSent: sent, batches: batches)
         }
-        /// Cancellation means either the deadline fired or the request was abandoned.
+        /// Cancellation means the deadline passed, the worker is stopping, or the request was abandoned.
         func interrupted() -> StreamSummary {
-            summary(clock.now >= deadline ? .timedOut : .cancelled)
+            if clock.now >= deadline { return summary(.timedOut) }
+            return summary(stop?.isFired == true ? .stopped : .cancelled)
         }
 
         if clock.now >= deadline { return summary(.timedOut) }
+        if stop?.isFired == true { return summary(.stopped) }
         do {
             for try await item in items {
                 generated += 1
                 buffer.append(item)
                 // The template checks the clock after taking each item and before sending.
                 if clock.now >= deadline { return summary(.timedOut) }
-                if Task.isCancelled { return interrupted() }
+                if Task.isCancelled || stop?.isFired == true { return interrupted() }
                 if buffer.count == batchSize { flush(final: false) }
             }
         } catch is CancellationError {

@@ -11,8 +11,11 @@ struct WorkerCommand: AsyncParsableCommand {
         discussion: """
             Listens on the miner's host and port for POST /<synapse>, streams each answer in \
             batches of streaming_batch_size items, and logs to the config's database (migrated \
-            on start). Exit status: 0 after a signal, 1 on a config or start-up error, \
-            3 when stop_on_forward_exception stopped the worker after a backend failure.
+            on start). On SIGTERM/SIGINT it stops accepting, lets open streams finish for up to \
+            --grace seconds, ends the rest as on a timeout, flushes the log and exits; a second \
+            signal ends the streams at once. Exit status: 0 after a signal, 1 on a config or \
+            start-up error, 3 when stop_on_forward_exception stopped the worker after a backend \
+            failure. `miners supervise` runs workers for you.
             """
     )
 
@@ -31,6 +34,16 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Seconds open streams may take to finish after SIGTERM/SIGINT; then they end as on a timeout.")
+    var grace: Double = 20
+
+    @Flag(name: .long, help: "Stop when standard input closes (the supervisor's pipe: the worker never outlives it).")
+    var exitWithParent = false
+
+    func validate() throws {
+        guard grace >= 0, grace.isFinite else { throw ValidationError("--grace must be a non-negative number of seconds") }
+    }
+
     func run() async throws {
         let config: MinersConfig
         var miner: MinerConfig
@@ -43,7 +56,9 @@ struct WorkerCommand: AsyncParsableCommand {
         if let port { miner.port = port }
         var logger = Logger(label: "miners.worker.\(miner.name)")
         logger.logLevel = logLevel
-        let worker = Worker(miner: miner, databasePath: db ?? config.database, logger: logger)
+        var worker = Worker(miner: miner, databasePath: db ?? config.database, logger: logger)
+        worker.gracePeriod = .milliseconds(Int64(grace * 1000))
+        worker.exitWithParent = exitWithParent
         let status = try await worker.run { [host = miner.host] port in
             // A line a parent process or test can wait for (unbuffered).
             FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))

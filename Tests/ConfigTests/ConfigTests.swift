@@ -64,7 +64,7 @@ import Testing
         #expect(error(miner("    streaming_batch_size: 0\n"))
             == "c.yaml:6: miner 'm': field 'streaming_batch_size': expected an integer from 1 to 100000, got '0'")
         #expect(error(miner("    stream_batch_size: 4\n")).hasPrefix(
-            "c.yaml:6: miner 'm': unknown key 'stream_batch_size'; expected one of: name, hotkey"))
+            "c.yaml:6: miner 'm': unknown key 'stream_batch_size' (did you mean 'streaming_batch_size'?); expected one of: name, hotkey"))
         #expect(error(miner("    timeout: soon\n"))
             == "c.yaml:6: miner 'm': field 'timeout': expected 'request' (use the request's timeout) or a positive number of seconds, got 'soon'")
         #expect(error("miners:\n  - name: m\n    hotkey: \(alice)\n    backend: {kind: mock}\n")
@@ -80,13 +80,67 @@ import Testing
     @Test func listLevelErrors() {
         #expect(error("database: x.sqlite\n") == "c.yaml:1: field 'miners': is required: a list of miners")
         #expect(error("miners: []\n") == "c.yaml:1: field 'miners': expected a non-empty list of miners")
-        #expect(error("minors: []\n").hasPrefix("c.yaml:1: unknown key 'minors'; expected one of: database, miners"))
+        #expect(error("minors: []\n").hasPrefix("c.yaml:1: unknown key 'minors' (did you mean 'miners'?); expected one of: database"))
         #expect(error("") == "c.yaml: the file is empty; expected 'database' and 'miners'")
         #expect(error("miners: [\n").hasPrefix("c.yaml:2: not valid YAML"))
         let twice = miner("") + "  - name: m\n    hotkey: \(alice)\n    port: 9001\n    backend: {kind: mock}\n"
-        #expect(error(twice) == "c.yaml:6: miner 'm': field 'name': the name is already used by another miner (m)")
+        #expect(error(twice) == "c.yaml:6: miner 'm': field 'name': the name is already used by another miner")
         let samePort = miner("") + "  - name: n\n    hotkey: \(alice)\n    port: 9000\n    backend: {kind: mock}\n"
-        #expect(error(samePort) == "c.yaml:6: miner 'n': field 'port': port 9000 on 127.0.0.1 is already used by another miner")
+        #expect(error(samePort) == "c.yaml:6: miner 'n': field 'port': port 9000 on 127.0.0.1 is already used by miner 'm'")
+        let sameHotkey = miner("") + "  - name: n\n    hotkey: \(alice)\n    port: 9001\n    backend: {kind: mock}\n"
+        #expect(error(sameHotkey) == "c.yaml:6: miner 'n': field 'hotkey': hotkey \(alice) is already used by miner 'm'")
+    }
+
+    let bob = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+
+    @Test func minersInheritTheDefaultsAndOverrideThem() throws {
+        let config = try MinersConfig.parse(yaml: """
+            database: d.sqlite
+            supervisor: {grace_period: 5, log_dir: /tmp/logs}
+            defaults:
+              streaming_batch_size: 6
+              timeout: 9
+              backend: {kind: mock, delay_ms: 40, text: "shared"}
+              restart: {max_restarts: 3, window: 30}
+            miners:
+              - {name: a, hotkey: \(alice), port: 1}
+              - name: b
+                hotkey: \(bob)
+                port: 2
+                streaming_batch_size: 2
+                backend: {delay_ms: 5}
+                restart: {min_uptime: 1}
+            """, file: "d.yaml")
+        #expect(config.supervisor == SupervisorConfig(gracePeriod: 5, logDirectory: "/tmp/logs"))
+        let (a, b) = (try config.miner(named: "a"), try config.miner(named: "b"))
+        #expect(a.streamingBatchSize == 6)
+        #expect(a.timeout == .fixed(seconds: 9))
+        #expect(a.backend == .mock(MockBackendConfig(text: "shared", delayMilliseconds: 40)))
+        #expect(a.restart.maxRestarts == 3 && a.restart.window == 30 && a.restart.minUptime == 10)
+        #expect(b.streamingBatchSize == 2)
+        #expect(b.backend == .mock(MockBackendConfig(text: "shared", delayMilliseconds: 5)))
+        #expect(b.restart.maxRestarts == 3 && b.restart.minUptime == 1)
+        #expect(config.controlSocket == "d.sqlite.control.sock")
+        #expect(MinersConfig(file: "x", database: "var/x.sqlite", miners: []).logDirectory == "var/logs")
+    }
+
+    @Test func defaultsCannotSetAnIdentity() {
+        #expect(error("defaults: {port: 5}\nminers: []\n").hasPrefix(
+            "c.yaml:1: field 'defaults': unknown key 'port'; expected one of: host, synapses"))
+    }
+
+    @Test func restartPolicyIsValidated() {
+        #expect(error(miner("    restart: {backoff_initial: 5, backoff_max: 1}\n"))
+            == "c.yaml:6: miner 'm': field 'restart.backoff_max': must be at least backoff_initial (5.0 s)")
+        #expect(error(miner("    restart: {max_restart: 1}\n")).hasPrefix(
+            "c.yaml:6: miner 'm': field 'restart': unknown key 'max_restart' (did you mean 'max_restarts'?)"))
+    }
+
+    @Test func suggestionsNeedToBeClose() {
+        #expect(Suggestion.closest(to: "prot", in: ConfigReader.minerKeys) == "port")
+        #expect(Suggestion.closest(to: "zzzzzz", in: ConfigReader.minerKeys) == nil)
+        #expect(Suggestion.distance("kitten", "sitting") == 3)
+        #expect(Suggestion.distance("prot", "port") == 1)
     }
 
     @Test func unknownMinerNamesTheOthers() throws {
