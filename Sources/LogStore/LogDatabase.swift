@@ -1,8 +1,9 @@
 import Foundation
 import GRDB
 
-/// Opens the log database: WAL so readers (status, reports) never block the writer, and a
-/// busy timeout because several worker processes share one file.
+/// Opens the log database: WAL so readers (status, reports) never block a writer, and a busy
+/// timeout because the supervisor and its workers, one writer each, share one file. Each
+/// writes a few batched transactions a second, far below what WAL sustains.
 public enum LogDatabase {
     public static func open(path: String) throws -> DatabaseQueue {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path

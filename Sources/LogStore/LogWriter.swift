@@ -3,14 +3,19 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Takes request records from the request path without waiting and writes them in batched
-/// transactions from its own task. The only writer of its database connection.
+/// Takes records from the request path without waiting and writes them in batched
+/// transactions from its own task. The only writer of its process's database connection;
+/// several processes share one file in WAL mode (see `LogDatabase`).
 ///
 /// `record(_:)` never touches SQLite; `run()` flushes every `interval` and once more on
 /// graceful shutdown, so a clean stop loses nothing.
 public final class LogWriter: Service, Sendable {
     private let database: DatabaseQueue
-    private let pending = Mutex<[RequestRecord]>([])
+    private enum Entry: Sendable {
+        case request(RequestRecord)
+        case lifecycle(LifecycleRecord)
+    }
+    private let pending = Mutex<[Entry]>([])
     private let interval: Duration
     private let logger: Logger
 
@@ -22,7 +27,12 @@ public final class LogWriter: Service, Sendable {
 
     /// Queues a record; returns at once.
     public func record(_ record: RequestRecord) {
-        pending.withLock { $0.append(record) }
+        pending.withLock { $0.append(.request(record)) }
+    }
+
+    /// Queues a lifecycle event; returns at once.
+    public func record(_ event: LifecycleRecord) {
+        pending.withLock { $0.append(.lifecycle(event)) }
     }
 
     public func run() async throws {
@@ -46,7 +56,12 @@ public final class LogWriter: Service, Sendable {
         guard !records.isEmpty else { return 0 }
         do {
             try database.write { db in
-                for record in records { try Self.insert(record, into: db) }
+                for record in records {
+                    switch record {
+                    case .request(let request): try Self.insert(request, into: db)
+                    case .lifecycle(let event): try Self.insert(event, into: db)
+                    }
+                }
             }
             return records.count
         } catch {
@@ -87,5 +102,15 @@ public final class LogWriter: Service, Sendable {
                     requestID, timeout.at, timeout.limit, timeout.elapsed, timeout.batchesSent, timeout.itemsDropped,
                 ])
         }
+    }
+
+    static func insert(_ event: LifecycleRecord, into db: Database) throws {
+        try db.cachedStatement(sql: """
+            INSERT INTO lifecycle (at, miner, event, pid, exit_code, signal, uptime_s, backoff_s, detail)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [
+                event.at, event.miner, event.event.rawValue, event.pid, event.exitCode, event.signal,
+                event.uptime, event.backoff, event.detail,
+            ])
     }
 }

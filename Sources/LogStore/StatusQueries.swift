@@ -1,0 +1,54 @@
+import GRDB
+
+/// What the log says about each worker lately, for `miners status`.
+public enum StatusQueries {
+    public struct Activity: Sendable, Equatable {
+        public var requests = 0
+        public var timeouts = 0
+        public init(requests: Int = 0, timeouts: Int = 0) {
+            self.requests = requests
+            self.timeouts = timeouts
+        }
+    }
+
+    /// Requests (rejections excluded) and worker timeouts per worker since `since` (Unix seconds).
+    public static func activity(_ database: DatabaseQueue, since: Double) throws -> [String: Activity] {
+        try database.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT worker, count(*) AS requests,
+                       sum(outcome IN ('partial_timeout', 'empty_timeout')) AS timeouts
+                FROM requests WHERE received_at >= ? AND outcome != 'rejected' GROUP BY worker
+                """, arguments: [since])
+            var result: [String: Activity] = [:]
+            for row in rows { result[row["worker"]] = Activity(requests: row["requests"], timeouts: row["timeouts"] ?? 0) }
+            return result
+        }
+    }
+
+    /// The latest lifecycle event of each miner.
+    public static func lastEvents(_ database: DatabaseQueue) throws -> [String: LifecycleRecord] {
+        try database.read { db in
+            guard try db.tableExists("lifecycle") else { return [:] }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT l.* FROM lifecycle l
+                JOIN (SELECT miner, max(id) AS id FROM lifecycle WHERE miner IS NOT NULL GROUP BY miner) latest ON l.id = latest.id
+                """)
+            var result: [String: LifecycleRecord] = [:]
+            for row in rows {
+                guard let miner: String = row["miner"], let event = LifecycleRecord.Event(rawValue: row["event"]) else { continue }
+                result[miner] = LifecycleRecord(
+                    at: row["at"], miner: miner, event: event, pid: row["pid"], exitCode: row["exit_code"],
+                    signal: row["signal"], uptime: row["uptime_s"], backoff: row["backoff_s"], detail: row["detail"]
+                )
+            }
+            return result
+        }
+    }
+
+    /// Workers that appear in the request log, for a status without a config.
+    public static func workers(_ database: DatabaseQueue) throws -> [String] {
+        try database.read { db in
+            try String.fetchAll(db, sql: "SELECT DISTINCT worker FROM requests UNION SELECT DISTINCT miner FROM lifecycle WHERE miner IS NOT NULL ORDER BY 1")
+        }
+    }
+}

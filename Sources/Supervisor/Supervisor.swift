@@ -1,0 +1,138 @@
+import Config
+import Foundation
+import LogStore
+import Logging
+
+/// Runs every miner of a config as a worker process and keeps the set in line with the config.
+public actor Supervisor {
+    public private(set) var config: MinersConfig
+    private let makeLauncher: @Sendable (MinersConfig) -> any WorkerLauncher
+    private let log: LogWriter
+    private let logger: Logger
+    private var slots: [String: MinerSlot] = [:]
+    private let startedAt = Date().timeIntervalSince1970
+
+    public init(
+        config: MinersConfig, log: LogWriter, logger: Logger,
+        makeLauncher: @escaping @Sendable (MinersConfig) -> any WorkerLauncher
+    ) {
+        self.config = config
+        self.log = log
+        self.logger = logger
+        self.makeLauncher = makeLauncher
+    }
+
+    /// Starts a worker for every miner.
+    public func startAll() async {
+        log.record(LifecycleRecord(
+            at: Date().timeIntervalSince1970, miner: nil, event: .supervisorStart, pid: getpid(),
+            detail: "\(config.file): \(config.miners.count) miners"
+        ))
+        let launcher = makeLauncher(config)
+        for miner in config.miners {
+            let slot = MinerSlot(config: miner, launcher: launcher, log: log, logger: logger)
+            slots[miner.name] = slot
+            await slot.start()
+        }
+    }
+
+    /// Stops every worker gracefully, all at once; returns when all have exited.
+    public func stopAll(reason: String) async {
+        await withTaskGroup(of: Void.self) { group in
+            for slot in slots.values {
+                group.addTask { [grace = config.supervisor.gracePeriod] in await slot.stop(grace: grace, reason: reason) }
+            }
+        }
+        log.record(LifecycleRecord(at: Date().timeIntervalSince1970, miner: nil, event: .supervisorStop, pid: getpid(), detail: reason))
+    }
+
+    /// SIGKILL to every worker (a second stop signal).
+    public func forceStopAll() async {
+        for slot in slots.values { await slot.forceStop() }
+    }
+
+    /// Re-reads the config file and applies the difference: removed miners stop, changed ones
+    /// restart with their new settings, added ones start, unchanged ones are not touched. An
+    /// invalid config changes nothing and is reported.
+    public func reload() async throws(ConfigError) -> String {
+        var ownPorts = Set<String>()
+        for slot in slots.values { ownPorts.insert(ConfigCheck.key(await slot.config)) }
+        let new = try ConfigCheck.run(path: config.file, ownPorts: ownPorts)
+        guard new.database == config.database else {
+            throw ConfigError(file: config.file, field: "database", message: "cannot change while the supervisor runs (it is \(config.database)); restart the supervisor")
+        }
+        let oldByName = Dictionary(uniqueKeysWithValues: config.miners.map { ($0.name, $0) })
+        let newByName = Dictionary(uniqueKeysWithValues: new.miners.map { ($0.name, $0) })
+        let removed = config.miners.map(\.name).filter { newByName[$0] == nil }
+        let added = new.miners.map(\.name).filter { oldByName[$0] == nil }
+        let changed = new.miners.map(\.name).filter { name in oldByName[name].map { $0 != newByName[name] } ?? false }
+        let grace = new.supervisor.gracePeriod
+        config = new
+        let launcher = makeLauncher(new)
+
+        await withTaskGroup(of: Void.self) { group in
+            for name in removed {
+                guard let slot = slots.removeValue(forKey: name) else { continue }
+                group.addTask { await slot.stop(grace: grace, reason: "removed from the config") }
+            }
+            for name in changed {
+                guard let slot = slots[name], let miner = newByName[name] else { continue }
+                group.addTask {
+                    await slot.stop(grace: grace, reason: "changed in the config")
+                    await slot.update(miner, launcher: launcher)
+                    await slot.start()
+                }
+            }
+        }
+        for name in added {
+            guard let miner = newByName[name] else { continue }
+            let slot = MinerSlot(config: miner, launcher: launcher, log: log, logger: logger)
+            slots[name] = slot
+            await slot.start()
+        }
+        let summary = "reloaded \(new.file): \(added.count) added, \(removed.count) removed, \(changed.count) changed, "
+            + "\(new.miners.count - added.count - changed.count) unchanged"
+            + (added + removed + changed).sorted().map { " \($0)" }.joined(separator: ",")
+        log.record(LifecycleRecord(at: Date().timeIntervalSince1970, miner: nil, event: .reload, pid: getpid(), detail: summary))
+        logger.notice("\(summary)")
+        return summary
+    }
+
+    public enum ControlError: Error, CustomStringConvertible {
+        case unknownMiner(String, known: [String])
+        public var description: String {
+            switch self {
+            case .unknownMiner(let name, let known): "no miner named '\(name)'; the miners are: \(known.joined(separator: ", "))"
+            }
+        }
+    }
+
+    private func slot(_ name: String) throws(ControlError) -> MinerSlot {
+        guard let slot = slots[name] else { throw .unknownMiner(name, known: config.miners.map(\.name)) }
+        return slot
+    }
+
+    public func stop(_ name: String) async throws(ControlError) {
+        try await slot(name).stop(grace: config.supervisor.gracePeriod, reason: "miners stop")
+    }
+
+    public func start(_ name: String) async throws(ControlError) {
+        try await slot(name).start()
+    }
+
+    public func restart(_ name: String) async throws(ControlError) {
+        let slot = try slot(name)
+        await slot.stop(grace: config.supervisor.gracePeriod, reason: "miners restart")
+        await slot.start()
+    }
+
+    public func status() async -> SupervisorStatus {
+        var miners: [MinerStatus] = []
+        for miner in config.miners {
+            if let slot = slots[miner.name] { miners.append(await slot.status) }
+        }
+        return SupervisorStatus(
+            pid: getpid(), config: config.file, database: config.database, startedAt: startedAt, miners: miners
+        )
+    }
+}

@@ -1,0 +1,147 @@
+import ArgumentParser
+import Config
+import Foundation
+import LogStore
+import Supervisor
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show the live workers of a supervisor and what the log says about them.",
+        discussion: """
+            Columns: STATE is starting, running, backing-off (waiting to restart), crash-looping \
+            (left stopped after too many restarts), stopping or stopped; UPTIME of the current \
+            process; RESTARTS since the supervisor started it; LAST EXIT with its code or \
+            signal; REQ/5M and TIMEOUTS/5M count the logged requests (rejections excluded) and \
+            worker-side timeouts of the last five minutes. Without a running supervisor it says \
+            so and shows what the database knows.
+            """
+    )
+
+    @OptionGroup var target: ControlTarget
+
+    @Flag(name: .long, help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() async throws {
+        let databasePath = try target.database()
+        let now = Date().timeIntervalSince1970
+        var live: SupervisorStatus?
+        var liveError: String?
+        do {
+            live = try await ControlClient(socketPath: databasePath + ".control.sock").status()
+        } catch {
+            liveError = "\(error)"
+        }
+        var activity: [String: StatusQueries.Activity] = [:]
+        var lastEvents: [String: LifecycleRecord] = [:]
+        var knownWorkers: [String] = []
+        if FileManager.default.fileExists(atPath: databasePath) {
+            let database = try LogDatabase.open(path: databasePath)
+            activity = try StatusQueries.activity(database, since: now - 300)
+            lastEvents = try StatusQueries.lastEvents(database)
+            knownWorkers = try StatusQueries.workers(database)
+        }
+
+        var rows: [MinerStatus] = live?.miners ?? []
+        if live == nil {
+            let configured = target.loadedConfig?.miners ?? []
+            let names = configured.map(\.name) + knownWorkers.filter { name in !configured.contains { $0.name == name } }
+            rows = names.map { name in
+                let miner = configured.first { $0.name == name }
+                let last = lastEvents[name]
+                return MinerStatus(
+                    name: name, hotkey: miner?.hotkey ?? "-", host: miner?.host ?? "-", port: miner?.port ?? 0,
+                    backend: miner?.backend.kind ?? "-", batchSize: miner?.streamingBatchSize ?? 0,
+                    state: last?.event == .crashLoop ? .crashLooping : .stopped, pid: nil, startedAt: nil, restarts: 0,
+                    lastExit: last.flatMap { $0.event == .exit ? WorkerExit(record: $0)?.description : $0.detail },
+                    lastExitAt: last?.at, nextStartAt: nil
+                )
+            }
+        }
+
+        if json {
+            let output = StatusOutput(
+                supervisor: live.map { .init(pid: $0.pid, config: $0.config, startedAt: $0.startedAt) },
+                supervisorError: liveError,
+                miners: rows.map { row in
+                    StatusOutput.Row(
+                        miner: row, requests5m: activity[row.name]?.requests ?? 0, timeouts5m: activity[row.name]?.timeouts ?? 0
+                    )
+                }
+            )
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(output), as: UTF8.self))
+            return
+        }
+        if let live {
+            print("supervisor pid \(live.pid), up \(duration(now - live.startedAt)), config \(live.config), database \(live.database)")
+        } else {
+            print("no supervisor is running for \(databasePath): \(liveError ?? "")")
+            print("what the database knows:")
+        }
+        let header = ["NAME", "HOTKEY", "PORT", "BACKEND", "BATCH", "PID", "STATE", "UPTIME", "RESTARTS", "LAST EXIT", "REQ/5M", "TIMEOUTS/5M"]
+        let table = rows.map { row -> [String] in
+            let recent = activity[row.name] ?? .init()
+            return [
+                row.name, abbreviate(row.hotkey), row.port == 0 ? "-" : String(row.port), row.backend,
+                row.batchSize == 0 ? "-" : String(row.batchSize), row.pid.map(String.init) ?? "-",
+                row.state.rawValue + (row.nextStartAt.map { " (\(duration(max(0, $0 - now))))" } ?? ""),
+                row.startedAt.map { duration(now - $0) } ?? "-", String(row.restarts),
+                row.lastExit.map { "\($0) \(row.lastExitAt.map { duration(now - $0) + " ago" } ?? "")" } ?? "-",
+                String(recent.requests), String(recent.timeouts),
+            ]
+        }
+        print(align([header] + table))
+    }
+
+    func abbreviate(_ hotkey: String) -> String {
+        hotkey.count > 12 ? "\(hotkey.prefix(6))…\(hotkey.suffix(4))" : hotkey
+    }
+
+    func duration(_ seconds: Double) -> String {
+        switch seconds {
+        case ..<60: String(format: "%.0fs", seconds)
+        case ..<3600: String(format: "%.0fm%02.0fs", (seconds / 60).rounded(.down), seconds.truncatingRemainder(dividingBy: 60))
+        case ..<86400: String(format: "%.0fh%02.0fm", (seconds / 3600).rounded(.down), (seconds / 60).truncatingRemainder(dividingBy: 60).rounded(.down))
+        default: String(format: "%.0fd%02.0fh", (seconds / 86400).rounded(.down), (seconds / 3600).truncatingRemainder(dividingBy: 24).rounded(.down))
+        }
+    }
+
+    func align(_ rows: [[String]]) -> String {
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n")
+    }
+}
+
+struct StatusOutput: Encodable {
+    struct Supervisor: Encodable {
+        var pid: Int32
+        var config: String
+        var startedAt: Double
+    }
+    struct Row: Encodable {
+        var miner: MinerStatus
+        var requests5m: Int
+        var timeouts5m: Int
+    }
+    var supervisor: Supervisor?
+    var supervisorError: String?
+    var miners: [Row]
+}
+
+extension WorkerExit {
+    init?(record: LifecycleRecord) {
+        if let code = record.exitCode {
+            self = .exited(code: code)
+        } else if let signal = record.signal {
+            self = .signaled(signal)
+        } else {
+            return nil
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import ArgumentParser
+import Config
+import Foundation
+import LogStore
+import Logging
+import Supervisor
+import UnixSignals
+
+struct SuperviseCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supervise",
+        abstract: "Run every miner of a config, each as its own worker process, until SIGINT or SIGTERM.",
+        discussion: """
+            Checks the config (and that every port is free) before anything starts, then starts \
+            one `miners worker` per miner and restarts any that exits on its own, with backoff \
+            (restart: in the config). Each worker's output goes to LOG_DIR/NAME.log.
+
+            Signals: SIGINT/SIGTERM stop every worker gracefully (open streams may finish for \
+            supervisor.grace_period seconds) and exit 0; a second one kills them. SIGHUP reloads \
+            the config (as `miners reload`). Workers stop by themselves within a second if the \
+            supervisor is killed.
+
+            Control: `miners status`, `miners reload`, `miners restart|stop|start NAME`, over a \
+            Unix socket next to the database.
+            """
+    )
+
+    @Argument(help: "The config file (YAML).")
+    var config: String
+
+    @Flag(name: .long, help: "Also print every worker's log lines on standard error, prefixed with the miner's name.")
+    var echoLogs = false
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        var supervisorLogger = Logger(label: "miners.supervisor")
+        supervisorLogger.logLevel = logLevel
+        let logger = supervisorLogger
+        let config: MinersConfig
+        do {
+            config = try ConfigCheck.run(path: self.config)
+        } catch {
+            printError("config error: \(error)")
+            throw ExitCode(1)
+        }
+        let lock: SupervisorLock
+        do {
+            lock = try SupervisorLock(database: config.database)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        let database = try LogDatabase.open(path: config.database)
+        try Migrations.migrate(database)  // once, here, rather than in every worker at once
+        let log = LogWriter(database: database, logger: logger)
+        let executable = Self.executablePath()
+        let echo = echoLogs
+        let supervisor = Supervisor(config: config, log: log, logger: logger) { config in
+            ProcessLauncher(
+                executable: executable, configPath: config.file, databasePath: config.database,
+                gracePeriod: config.supervisor.gracePeriod, logDirectory: config.logDirectory, echo: echo
+            )
+        }
+        try? FileManager.default.removeItem(atPath: config.controlSocket)  // stale: we hold the lock
+        let control = ControlServer.application(supervisor: supervisor, socketPath: config.controlSocket, logger: logger)
+
+        let started = ContinuousClock.now
+        logger.notice("supervising \(config.miners.count) miners of \(config.file); database \(config.database), logs in \(config.logDirectory)/")
+        await withTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try? await log.run() }
+            tasks.addTask {
+                do { try await control.run() } catch { logger.error("control socket failed: \(error)") }
+            }
+            tasks.addTask {
+                await Self.reportStartup(supervisor, since: started, logger: logger)
+            }
+            await supervisor.startAll()
+            // Ends when every worker has stopped after a SIGTERM/SIGINT.
+            let (stopped, allStopped) = AsyncStream<Void>.makeStream()
+            tasks.addTask {
+                var stopping: Task<Void, Never>?
+                for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup) {
+                    if signal == .sighup {
+                        do {
+                            _ = try await supervisor.reload()
+                        } catch {
+                            logger.error("reload rejected, the running set is kept: \(error)")
+                        }
+                    } else if stopping != nil {
+                        logger.warning("\(signal) again: killing the workers")
+                        await supervisor.forceStopAll()
+                    } else {
+                        logger.notice("\(signal): stopping every worker (open streams may finish within the grace period)")
+                        stopping = Task {
+                            await supervisor.stopAll(reason: "supervisor received \(signal)")
+                            allStopped.finish()
+                        }
+                    }
+                }
+            }
+            for await _ in stopped {}
+            tasks.cancelAll()
+        }
+        log.flush()
+        try? FileManager.default.removeItem(atPath: config.controlSocket)
+        withExtendedLifetime(lock) {}
+        logger.notice("all workers stopped; supervisor exiting")
+    }
+
+    /// Logs how long it took until every worker was up.
+    static func reportStartup(_ supervisor: Supervisor, since started: ContinuousClock.Instant, logger: Logger) async {
+        while !Task.isCancelled {
+            let status = await supervisor.status()
+            if !status.miners.isEmpty, status.miners.allSatisfy({ $0.state == .running }) {
+                logger.notice("all \(status.miners.count) workers running after \(ContinuousClock.now - started)")
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    /// This binary, so workers run the same version as their supervisor.
+    static func executablePath() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
