@@ -90,7 +90,14 @@ let package = Package(
             dependencies: ["LogStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
-        .testTarget(name: "SupervisorTests", dependencies: ["Supervisor", "Config", "TestSupport"]),
+        .testTarget(
+            name: "SupervisorTests",
+            dependencies: [
+                "Supervisor", "Config", "LogStore", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "ServerTests",
             dependencies: [

@@ -54,6 +54,18 @@ public struct MinersConfig: Sendable, Equatable {
         return try ConfigReader(file: file).config(root)
     }
 
+    /// The `database` of a config file even when the rest of it is invalid, so control commands
+    /// can reach the supervisor (e.g. to hear why a reload is rejected).
+    public static func databasePath(of path: String) throws(ConfigError) -> String {
+        do {
+            return try load(path: path).database
+        } catch {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+                  let top = (try? Yams.compose(yaml: text))??.mapping else { throw error }
+            return top["database"]?.string ?? defaultDatabase
+        }
+    }
+
     public func miner(named name: String) throws(ConfigError) -> MinerConfig {
         guard let miner = miners.first(where: { $0.name == name }) else {
             throw ConfigError(

@@ -61,8 +61,10 @@ actor MinerSlot {
             stops?.yield(.graceful)
             backoff?.cancel()
             let force = Task { [weak self] in
-                try? await Task.sleep(for: .seconds(grace + 5))
-                await self?.forceStop()
+                do {
+                    try await Task.sleep(for: .seconds(grace + 5))
+                    await self?.forceStop()
+                } catch {}  // cancelled: the worker stopped in time
             }
             await loop.value
             force.cancel()

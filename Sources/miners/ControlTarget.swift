@@ -17,7 +17,7 @@ struct ControlTarget: ParsableArguments {
     func database() throws -> String {
         if let db { return db }
         do {
-            return try MinersConfig.load(path: config!).database
+            return try MinersConfig.databasePath(of: config!)
         } catch {
             throw ValidationError(error.description)
         }

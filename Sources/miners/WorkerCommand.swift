@@ -51,9 +51,13 @@ struct WorkerCommand: AsyncParsableCommand {
             config = try MinersConfig.load(path: self.config)
             miner = try config.miner(named: self.miner)
         } catch {
-            throw ValidationError(error.description)
+            printError("config error: \(error)")
+            throw ExitCode(1)
         }
         if let port { miner.port = port }
+        // Output may go to a supervisor's pipe: if the supervisor is gone, a write must fail
+        // quietly rather than kill the worker before it has flushed its log.
+        signal(SIGPIPE, SIG_IGN)
         var logger = Logger(label: "miners.worker.\(miner.name)")
         logger.logLevel = logLevel
         var worker = Worker(miner: miner, databasePath: db ?? config.database, logger: logger)

@@ -10,19 +10,14 @@ import sqlite3
 import subprocess
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 import aiohttp
 import bittensor as bt
-import bittensor.utils.networking as networking
 import pytest
 
+from interop_support import HOTKEYS, MINERS_BIN, question
 from synapse import StreameinsteinSynapse
 
-MINERS_BIN = os.environ.get("MINERS_BIN", str(Path(__file__).resolve().parents[2] / ".build/debug/miners"))
-MINER_HOTKEY = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
-# The dendrite would ask public web services for its IP; keep every byte on loopback.
-networking.get_external_ip = lambda: "127.0.0.1"
 
 TEN_WORDS = "one two three four five six seven eight nine ten"
 FORTY_WORDS = " ".join(f"w{i}" for i in range(40))
@@ -31,23 +26,27 @@ MULTIBYTE = "ü é 日本語 😀🧮 ∫x² ok"
 CONFIG = f"""
 database: unused.sqlite
 miners:
-  - {{name: exact, hotkey: {MINER_HOTKEY}, port: 20001, streaming_batch_size: 4,
+  - {{name: exact, hotkey: {HOTKEYS[0]}, port: 20001, streaming_batch_size: 4,
       backend: {{kind: mock, text: "{TEN_WORDS}", delay_ms: 20}}}}
-  - {{name: answer, hotkey: {MINER_HOTKEY}, port: 20002, backend: {{kind: mock}}}}
-  - {{name: worker_timeout, hotkey: {MINER_HOTKEY}, port: 20003, streaming_batch_size: 3, timeout: 1,
+  - {{name: answer, hotkey: {HOTKEYS[1]}, port: 20002, backend: {{kind: mock}}}}
+  - {{name: worker_timeout, hotkey: {HOTKEYS[2]}, port: 20003, streaming_batch_size: 3, timeout: 1,
       backend: {{kind: mock, text: "{FORTY_WORDS}", delay_ms: 100}}}}
-  - {{name: client_timeout, hotkey: {MINER_HOTKEY}, port: 20004, streaming_batch_size: 2, timeout: 30,
+  - {{name: client_timeout, hotkey: {HOTKEYS[3]}, port: 20004, streaming_batch_size: 2, timeout: 30,
       backend: {{kind: mock, text: "{FORTY_WORDS}", delay_ms: 100}}}}
-  - {{name: multibyte, hotkey: {MINER_HOTKEY}, port: 20005, streaming_batch_size: 1,
+  - {{name: multibyte, hotkey: {HOTKEYS[4]}, port: 20005, streaming_batch_size: 1,
       backend: {{kind: mock, text: "{MULTIBYTE}"}}}}
-  - {{name: failing, hotkey: {MINER_HOTKEY}, port: 20006, streaming_batch_size: 2, stop_on_forward_exception: true,
+  - {{name: failing, hotkey: {HOTKEYS[5]}, port: 20006, streaming_batch_size: 2, stop_on_forward_exception: true,
       backend: {{kind: mock, text: "{TEN_WORDS}", fail_after: 5}}}}
 """
+
+
+MINERS = ["exact", "answer", "worker_timeout", "client_timeout", "multibyte", "failing"]
 
 
 class Worker:
     def __init__(self, tmp: Path, name: str):
         self.name = name
+        self.hotkey = HOTKEYS[MINERS.index(name)]
         self.log = open(tmp / f"{name}.log", "w")
         self.proc = subprocess.Popen(
             [MINERS_BIN, "worker", "--config", str(tmp / "config.yaml"), "--miner", name,
@@ -65,7 +64,7 @@ class Worker:
         raise RuntimeError(f"worker {name} did not start; see {self.log.name}")
 
     def axon(self):
-        return bt.AxonInfo(version=0, ip="127.0.0.1", port=self.port, ip_type=4, hotkey=MINER_HOTKEY, coldkey=MINER_HOTKEY)
+        return bt.AxonInfo(version=0, ip="127.0.0.1", port=self.port, ip_type=4, hotkey=self.hotkey, coldkey=self.hotkey)
 
     def stop(self):
         if self.proc.poll() is None:
@@ -87,10 +86,6 @@ def env(tmp_path_factory):
     yield tmp, worker
     for w in workers.values():
         w.stop()
-
-
-def question(text):
-    return urlencode({"question_text": text, "question_type": "arithmetic"})
 
 
 async def ask(worker, message, timeout):

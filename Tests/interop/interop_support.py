@@ -1,0 +1,124 @@
+"""Helpers shared by the interop tests: the binary, the real dendrite, a raw client, the log."""
+import asyncio
+import hashlib
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import aiohttp
+import bittensor as bt
+import bittensor.utils.networking as networking
+
+from synapse import StreameinsteinSynapse
+
+MINERS_BIN = os.environ.get("MINERS_BIN", str(Path(__file__).resolve().parents[2] / ".build/debug/miners"))
+HOTKEYS = [bt.Keypair.create_from_uri(f"//Miner{i}").ss58_address for i in range(20)]
+VALIDATOR = bt.Keypair.create_from_uri("//Dave")
+# The dendrite would ask public web services for its IP; keep every byte on loopback.
+networking.get_external_ip = lambda: "127.0.0.1"
+
+
+def question(text):
+    return urlencode({"question_text": text, "question_type": "arithmetic"})
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_is_free(port):
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie (exited, not yet reaped by its dead parent's successor) counts as gone.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def axon(port, hotkey):
+    return bt.AxonInfo(version=0, ip="127.0.0.1", port=port, ip_type=4, hotkey=hotkey, coldkey=hotkey)
+
+
+async def ask(port, hotkey, message, timeout):
+    """One request through the real bittensor dendrite; returns the final synapse."""
+    dendrite = bt.Dendrite(wallet=VALIDATOR)
+    synapse = StreameinsteinSynapse(roles=["user"], messages=[message])
+    try:
+        responses = await dendrite.forward(
+            axons=[axon(port, hotkey)], synapse=synapse, timeout=timeout, streaming=True, deserialize=False
+        )
+        final = None
+        async for item in responses[0]:
+            if isinstance(item, bt.Synapse):
+                final = item
+        return final
+    finally:
+        await dendrite.aclose_session()
+
+
+def body_hash(messages):
+    return hashlib.sha3_256(hashlib.sha3_256(str(messages).encode()).hexdigest().encode()).hexdigest()
+
+
+async def raw_stream(session, port, message, timeout=10.0):
+    """A dendrite-shaped request without the dendrite's overhead (for load): returns
+    (status, [chunk texts])."""
+    messages = [message]
+    headers = {
+        "name": "StreameinsteinSynapse", "timeout": str(timeout),
+        "bt_header_dendrite_hotkey": VALIDATOR.ss58_address, "bt_header_dendrite_nonce": str(time.time_ns()),
+        "bt_header_dendrite_uuid": "load-test", "computed_body_hash": body_hash(messages),
+        "Content-Type": "application/json",
+    }
+    body = json.dumps({"name": "StreameinsteinSynapse", "timeout": timeout, "roles": ["user"], "messages": messages,
+                       "dendrite": {"hotkey": VALIDATOR.ss58_address, "uuid": "load-test"}})
+    async with session.post(f"http://127.0.0.1:{port}/StreameinsteinSynapse", data=body, headers=headers,
+                            timeout=aiohttp.ClientTimeout(total=timeout)) as response:
+        chunks, buffer = [], b""
+        async for data, end in response.content.iter_chunks():
+            buffer += data
+            if end and buffer:
+                chunks.append(buffer.decode())
+                buffer = b""
+        return response.status, chunks
+
+
+def query(db_path, sql, args=()):
+    with sqlite3.connect(db_path) as db:
+        db.row_factory = sqlite3.Row
+        return db.execute(sql, args).fetchall()
+
+
+def wait_until(condition, timeout, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    return condition()
+
+
+def miners_json(*args):
+    out = subprocess.run([MINERS_BIN, *args, "--json"], capture_output=True, text=True, timeout=30)
+    return json.loads(out.stdout) if out.returncode == 0 and out.stdout.strip() else None
