@@ -245,3 +245,53 @@ def test_sixteen_workers_under_load_lose_nothing(supervisor):
     assert query(s.db, "pragma integrity_check")[0][0] == "ok"
     logs = "".join(p.read_text() for p in (s.tmp / "logs").glob("*.log"))
     assert "could not write" not in logs and "locked" not in logs
+
+
+SLOW30 = '{kind: mock, text: "' + " ".join(f"s{i}" for i in range(30)) + '", delay_ms: 100}'
+
+
+def test_streams_still_open_after_the_grace_period_end_as_timeouts(supervisor):
+    port = free_port()
+    s = supervisor([miner(0, "slow", port, streaming_batch_size=2, backend=SLOW30)], grace=1)
+    s.wait_running(["slow"])
+
+    async def scenario():
+        request = asyncio.create_task(ask(port, HOTKEYS[0], question("long"), timeout=15))
+        await asyncio.sleep(0.5)
+        s.proc.send_signal(signal.SIGTERM)
+        return await request
+
+    started = time.monotonic()
+    final = asyncio.run(scenario())
+    # The worker closed the stream cleanly after the 1 s grace: 200 with whole batches so far.
+    assert final.dendrite.status_code == 200
+    assert final.completion and SLOW30.split('"')[1].startswith(final.completion)
+    assert time.monotonic() - started < 4
+    assert s.proc.wait(timeout=10) == 0
+    row = query(s.db, "select * from requests where worker = 'slow'")[0]
+    assert row["outcome"] == "partial_timeout"
+    assert row["reason"] == "worker stopping: shutdown grace period over"
+    assert row["bytes_sent"] == len(final.completion.encode())
+    assert len(query(s.db, "select * from timeouts where request_id = ?", (row["id"],))) == 1
+
+
+def test_a_second_signal_forces_the_stop(supervisor):
+    port = free_port()
+    s = supervisor([miner(0, "slow", port, streaming_batch_size=2, backend=SLOW30)], grace=30)
+    pid = s.wait_running(["slow"])["slow"]["pid"]
+
+    async def scenario():
+        request = asyncio.create_task(ask(port, HOTKEYS[0], question("long"), timeout=15))
+        await asyncio.sleep(0.5)
+        s.proc.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        s.proc.send_signal(signal.SIGINT)
+        await request
+        return time.monotonic() - started
+
+    asyncio.run(scenario())
+    assert s.proc.wait(timeout=5) == 0
+    assert not pid_alive(pid)
+    exits = query(s.db, "select signal from lifecycle where miner = 'slow' and event = 'exit'")
+    assert [r["signal"] for r in exits] == [9]
