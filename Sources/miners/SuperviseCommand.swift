@@ -39,17 +39,20 @@ struct SuperviseCommand: AsyncParsableCommand {
         supervisorLogger.logLevel = logLevel
         let logger = supervisorLogger
         let config: MinersConfig
-        do {
-            config = try ConfigCheck.run(path: self.config)
-        } catch {
-            printError("config error: \(error)")
-            throw ExitCode(1)
-        }
         let lock: SupervisorLock
         do {
-            lock = try SupervisorLock(database: config.database)
+            // The lock first: a second supervisor is told who holds the database, not that its
+            // ports are taken (by the first one's workers).
+            let database = try MinersConfig.databasePath(of: self.config)
+            lock = try SupervisorLock(database: database)
+            config = try ConfigCheck.run(path: self.config)
         } catch {
-            printError("\(error)")
+            printError(error is ConfigError ? "config error: \(error)" : "\(error)")
+            throw ExitCode(1)
+        }
+        // A Unix socket path holds at most 107 bytes on Linux.
+        guard config.controlSocket.utf8.count <= 107 else {
+            printError("config error: \(config.file): field 'database': the control socket \(config.controlSocket) would be longer than the 107 bytes a Unix socket path may have; use a shorter database path")
             throw ExitCode(1)
         }
         let database = try LogDatabase.open(path: config.database)

@@ -190,8 +190,9 @@ def test_control_commands_and_a_second_supervisor(supervisor, tmp_path):
     s.wait_running(["a"])
     second = subprocess.run([MINERS_BIN, "supervise", str(s.config)], capture_output=True, text=True, timeout=30)
     assert second.returncode == 1
-    # The check finds the port taken by our own worker before it looks at the lock.
-    assert f"port {port} on 127.0.0.1 is already in use" in second.stderr
+    assert f"another supervisor (pid {s.proc.pid}) is already running for this database" in second.stderr
+    check = subprocess.run([MINERS_BIN, "check", str(s.config)], capture_output=True, text=True, timeout=30)
+    assert check.returncode == 1 and f"miner 'a': field 'port': port {port} on 127.0.0.1 is already in use" in check.stderr
 
     run = lambda *a: subprocess.run([MINERS_BIN, *a, "--config", str(s.config)], capture_output=True, text=True, timeout=60)
     assert run("stop", "a").returncode == 0
