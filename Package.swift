@@ -24,6 +24,10 @@ let package = Package(
     targets: [
         // The bittensor wire format: synapse, headers, body hash, response headers. Pure values.
         .target(name: "Wire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // libsodium (Debian's libsodium-dev): Ristretto255, Blake2b, SHA-2.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        // sr25519 (Keccak, STROBE, Merlin over libsodium), SS58, substrate-bip39, wallet hotkeys.
+        .target(name: "Keys", dependencies: ["CSodium"], resources: [.copy("Resources/bip39-english.txt")]),
         // The batcher and deadline policy shared by every backend.
         .target(name: "Streaming"),
         // Token producers behind one protocol.
@@ -83,6 +87,7 @@ let package = Package(
 
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
+        .testTarget(name: "KeysTests", dependencies: ["Keys", "TestSupport"]),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends"]),
         .testTarget(
