@@ -43,12 +43,14 @@ let package = Package(
             plugins: ["EmbedMigrations"]
         ),
         // YAML config schema, defaults and operator-facing errors.
-        .target(name: "Config", dependencies: ["Yams"]),
+        .target(name: "Config", dependencies: ["Keys", "Yams"]),
+        // Who is served: signatures, nonces, blacklist and metagraph, capacity by stake.
+        .target(name: "Admission", dependencies: ["Wire", "Keys", "Config"]),
         // The worker's HTTP app: route, decode, stream, log.
         .target(
             name: "Server",
             dependencies: [
-                "Wire", "Streaming", "Backends", "LogStore", "Config",
+                "Wire", "Streaming", "Backends", "LogStore", "Config", "Admission",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -85,9 +87,10 @@ let package = Package(
         .executableTarget(name: "migrations-embedder", path: "Plugins/MigrationsEmbedderTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["migrations-embedder"]),
 
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Keys"], path: "Tests/TestSupport"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "KeysTests", dependencies: ["Keys", "TestSupport"]),
+        .testTarget(name: "AdmissionTests", dependencies: ["Admission", "Keys", "Wire", "Config", "TestSupport"]),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming"]),
         .testTarget(name: "BackendsTests", dependencies: ["Backends"]),
         .testTarget(
@@ -106,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "LogStore", "Config", "TestSupport",
+                "Server", "LogStore", "Config", "Admission", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -1,3 +1,4 @@
+import Keys
 import Yams
 
 /// Walks the YAML tree, turning every surprise into a `ConfigError` with its line.
@@ -6,11 +7,14 @@ struct ConfigReader {
 
     static let topKeys = ["database", "supervisor", "defaults", "miners"]
     static let minerKeys = [
-        "name", "hotkey", "host", "port", "synapses", "streaming_batch_size", "timeout",
-        "stop_on_forward_exception", "max_body_bytes", "backend", "restart",
+        "name", "hotkey", "wallet", "host", "port", "synapses", "streaming_batch_size", "timeout",
+        "stop_on_forward_exception", "max_body_bytes", "backend", "restart", "blacklist",
+        "max_concurrent_streams", "max_queued_requests", "max_nonce_skew",
     ]
     /// What `defaults:` may set: everything that is not a miner's identity.
-    static let defaultKeys = minerKeys.filter { !["name", "hotkey", "port"].contains($0) }
+    static let defaultKeys = minerKeys.filter { !["name", "hotkey", "wallet", "port"].contains($0) }
+    static let blacklistKeys = ["allow", "deny", "metagraph", "min_stake", "require_validator_permit", "allow_non_registered"]
+    static let walletKeys = ["path", "name", "hotkey"]
     static let restartKeys = ["backoff_initial", "backoff_max", "min_uptime", "max_restarts", "window"]
     static let supervisorKeys = ["grace_period", "log_dir"]
     static let mockKeys = ["kind", "text", "delay_ms", "fail_after"]
@@ -92,7 +96,7 @@ struct ConfigReader {
         // (a backend of another kind replaces the default one).
         var fields = defaults
         for (key, value) in try entries(node, known: Self.minerKeys, miner: name) {
-            if let inherited = defaults[key], ["backend", "restart"].contains(key),
+            if let inherited = defaults[key], ["backend", "restart", "blacklist"].contains(key),
                let merged = merge(inherited, value, replaceOnDifferent: key == "backend" ? "kind" : nil) {
                 fields[key] = merged
             } else {
@@ -105,9 +109,7 @@ struct ConfigReader {
             return value
         }
 
-        let hotkeyNode = try required("hotkey", "the miner's SS58 hotkey address")
-        let hotkey = try nonEmptyString(hotkeyNode, miner: name, field: "hotkey")
-        if let problem = SS58Format.problem(hotkey) { throw error(hotkeyNode, miner: name, field: "hotkey", problem) }
+        let hotkey = try self.hotkey(fields, node: node, miner: name)
 
         var miner = MinerConfig(
             name: name, hotkey: hotkey,
@@ -141,7 +143,85 @@ struct ConfigReader {
             miner.maxBodyBytes = try integer(value, miner: name, field: "max_body_bytes", in: 1024...(256 << 20))
         }
         if let value = fields["restart"] { miner.restart = try restart(value, miner: name) }
+        if let value = fields["blacklist"] { try blacklist(value, miner: name, into: &miner.admission) }
+        if let value = fields["max_concurrent_streams"] {
+            miner.admission.maxConcurrentStreams = try integer(value, miner: name, field: "max_concurrent_streams", in: 1...100_000)
+        }
+        if let value = fields["max_queued_requests"] {
+            miner.admission.maxQueuedRequests = try integer(value, miner: name, field: "max_queued_requests", in: 0...1_000_000)
+        }
+        if let value = fields["max_nonce_skew"] {
+            miner.admission.maxNonceSkew = try seconds(value, miner: name, field: "max_nonce_skew", allowZero: true)
+        }
         return miner
+    }
+
+    /// `hotkey: SS58` or `wallet: {path, name, hotkey}` (the wallet's public hotkey file).
+    private func hotkey(_ fields: [String: Node], node: Node, miner: String) throws(ConfigError) -> String {
+        switch (fields["hotkey"], fields["wallet"]) {
+        case (let hotkeyNode?, nil):
+            let hotkey = try nonEmptyString(hotkeyNode, miner: miner, field: "hotkey")
+            do {
+                _ = try SS58.decode(hotkey)
+            } catch {
+                throw self.error(hotkeyNode, miner: miner, field: "hotkey", "'\(hotkey)' is not a valid SS58 address: \(error)")
+            }
+            return hotkey
+        case (nil, let walletNode?):
+            let wallet = try entries(walletNode, known: Self.walletKeys, miner: miner, field: "wallet")
+            guard let nameNode = wallet["name"], let hotkeyNode = wallet["hotkey"] else {
+                throw error(walletNode, miner: miner, field: "wallet", "expected name and hotkey (and optionally path, default ~/.bittensor/wallets)")
+            }
+            let path = try wallet["path"].map { node throws(ConfigError) in try nonEmptyString(node, miner: miner, field: "wallet.path") }
+                ?? "~/.bittensor/wallets"
+            let walletName = try nonEmptyString(nameNode, miner: miner, field: "wallet.name")
+            let hotkeyName = try nonEmptyString(hotkeyNode, miner: miner, field: "wallet.hotkey")
+            do {
+                return try WalletHotkey.address(wallets: path, name: walletName, hotkey: hotkeyName)
+            } catch {
+                throw self.error(walletNode, miner: miner, field: "wallet", error.description)
+            }
+        case (.some, .some):
+            throw error(node, miner: miner, field: "wallet", "give either hotkey (an SS58 address) or wallet, not both")
+        case (nil, nil):
+            throw error(node, miner: miner, field: "hotkey", "is required: the miner's SS58 hotkey address, or wallet: {path, name, hotkey}")
+        }
+    }
+
+    private func blacklist(_ node: Node, miner: String, into admission: inout AdmissionConfig) throws(ConfigError) {
+        let fields = try entries(node, known: Self.blacklistKeys, miner: miner, field: "blacklist")
+        func hotkeys(_ key: String) throws(ConfigError) -> [String] {
+            guard let value = fields[key] else { return [] }
+            guard let list = value.sequence else { throw error(value, miner: miner, field: "blacklist.\(key)", "expected a list of SS58 hotkeys") }
+            return try list.map { item throws(ConfigError) in
+                let hotkey = try nonEmptyString(item, miner: miner, field: "blacklist.\(key)")
+                do {
+                    _ = try SS58.decode(hotkey)
+                } catch {
+                    throw self.error(item, miner: miner, field: "blacklist.\(key)", "'\(hotkey)' is not a valid SS58 address: \(error)")
+                }
+                return hotkey
+            }
+        }
+        admission.allow = try hotkeys("allow")
+        admission.deny = try hotkeys("deny")
+        if let value = fields["metagraph"] { admission.metagraph = try nonEmptyString(value, miner: miner, field: "blacklist.metagraph") }
+        if let value = fields["min_stake"] {
+            guard value.scalar != nil, let stake = value.float, stake >= 0 else {
+                throw error(value, miner: miner, field: "blacklist.min_stake", "expected a non-negative number, got '\(value.string ?? "?")'")
+            }
+            admission.minStake = stake
+        }
+        for (key, path) in [("require_validator_permit", \AdmissionConfig.requireValidatorPermit), ("allow_non_registered", \AdmissionConfig.allowNonRegistered)] {
+            guard let value = fields[key] else { continue }
+            guard value.scalar != nil, let flag = value.bool else {
+                throw error(value, miner: miner, field: "blacklist.\(key)", "expected true or false, got '\(value.string ?? "?")'")
+            }
+            admission[keyPath: path] = flag
+        }
+        if admission.metagraph == nil, admission.minStake > 0 || admission.requireValidatorPermit {
+            throw error(node, miner: miner, field: "blacklist.metagraph", "is required by min_stake and require_validator_permit (they read stakes and permits from it)")
+        }
     }
 
     /// `override` laid over `base`, key by key; nil when either is not a mapping or when the

@@ -15,6 +15,7 @@ public struct MinerConfig: Sendable, Equatable {
     public var maxBodyBytes: Int
     public var backend: BackendConfig
     public var restart: RestartPolicyConfig
+    public var admission: AdmissionConfig
 
     public static let defaultSynapses = ["StreameinsteinSynapse"]
     public static let defaultBatchSize = 12
@@ -25,7 +26,7 @@ public struct MinerConfig: Sendable, Equatable {
         synapses: [String] = MinerConfig.defaultSynapses, streamingBatchSize: Int = MinerConfig.defaultBatchSize,
         timeout: TimeoutPolicy = .request, stopOnForwardException: Bool = false,
         maxBodyBytes: Int = MinerConfig.defaultMaxBodyBytes, backend: BackendConfig,
-        restart: RestartPolicyConfig = RestartPolicyConfig()
+        restart: RestartPolicyConfig = RestartPolicyConfig(), admission: AdmissionConfig = AdmissionConfig()
     ) {
         self.name = name
         self.hotkey = hotkey
@@ -38,6 +39,7 @@ public struct MinerConfig: Sendable, Equatable {
         self.maxBodyBytes = maxBodyBytes
         self.backend = backend
         self.restart = restart
+        self.admission = admission
     }
 }
 

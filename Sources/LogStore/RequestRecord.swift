@@ -20,6 +20,10 @@ public struct RequestRecord: Sendable, Equatable {
     public var outcome: String
     public var status: Int
     public var reason: String?
+    /// A refusal's message, as the client received it.
+    public var detail: String?
+    /// Seconds spent waiting for a stream slot.
+    public var queueWait: Double?
     public var itemsSent = 0
     public var bytesSent = 0
     public var itemsGenerated = 0

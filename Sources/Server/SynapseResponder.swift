@@ -1,3 +1,4 @@
+import Admission
 import Backends
 import Config
 import Foundation
@@ -17,6 +18,7 @@ struct SynapseResponder: HTTPResponder {
     let miner: MinerConfig
     let backend: any Backend
     let log: LogWriter
+    let admission: Admission
     /// Fired when the worker's shutdown grace period is over: streams still open end as on a timeout.
     let drain: StopSignal
     /// Called after a response whose backend failed, when the miner stops on forward exceptions.
@@ -40,22 +42,30 @@ struct SynapseResponder: HTTPResponder {
             let headers = try SynapseHeaders.parse(headerValue)
             record.nonce = headers.dendriteNonce
             record.dendriteVersion = headers.dendriteVersion
-            // Admission (blacklist, signature, nonce, priority) slots in here, before the body.
-            var request = request
-            let synapse = try await readBody(&request)
-            let bodyHash = synapse.bodyHash
-            guard headers.computedBodyHash == bodyHash else {
-                throw Rejection(
-                    status: 400, reason: "body_hash_mismatch",
-                    message: "Body hash mismatch: header 'computed_body_hash' is '\(headers.computedBodyHash ?? "")' "
-                        + "but the body's messages hash to '\(bodyHash)'"
+            // Blacklist, signature and nonce, then a stream slot: all before the body is read.
+            let deadline = timing.receivedAt + .seconds(miner.timeout.seconds(requested: headers.timeout ?? 12))
+            let ticket = try await admission.admit(headers, deadline: deadline)
+            record.queueWait = ticket.queueWait
+            do {
+                var request = request
+                let synapse = try await readBody(&request)
+                let bodyHash = synapse.bodyHash
+                guard headers.computedBodyHash == bodyHash else {
+                    throw Rejection(
+                        status: 400, reason: "body_hash_mismatch",
+                        message: "Body hash mismatch: header 'computed_body_hash' is '\(headers.computedBodyHash ?? "")' "
+                            + "but the body's messages hash to '\(bodyHash)'"
+                    )
+                }
+                let watcher = try? await context.channel.pipeline.handler(type: ClientDisconnectWatcher.self).get()
+                return stream(
+                    synapse, name: name, headers: headers, bodyHash: bodyHash, timing: timing, record: record,
+                    watcher: watcher, ticket: ticket, logger: context.logger
                 )
+            } catch {
+                await ticket.release()
+                throw error
             }
-            let watcher = try? await context.channel.pipeline.handler(type: ClientDisconnectWatcher.self).get()
-            return stream(
-                synapse, name: name, headers: headers, bodyHash: bodyHash, timing: timing, record: record,
-                watcher: watcher, logger: context.logger
-            )
         } catch let rejection as Rejection {
             return reject(rejection, timing: timing, record: record, logger: context.logger)
         }
@@ -96,6 +106,7 @@ struct SynapseResponder: HTTPResponder {
         var record = record
         record.status = rejection.status
         record.reason = rejection.reason
+        record.detail = rejection.message
         record.finishedAt = timing.nowUnix
         log.record(record)
         logger.notice(
@@ -110,7 +121,8 @@ struct SynapseResponder: HTTPResponder {
 
     private func stream(
         _ synapse: SynapseRequest, name: String, headers: SynapseHeaders, bodyHash: String,
-        timing: RequestTiming, record: RequestRecord, watcher: ClientDisconnectWatcher?, logger: Logger
+        timing: RequestTiming, record: RequestRecord, watcher: ClientDisconnectWatcher?, ticket: Admission.Ticket,
+        logger: Logger
     ) -> Response {
         let timeout = miner.timeout.seconds(requested: synapse.timeout)
         var record = record
@@ -136,6 +148,7 @@ struct SynapseResponder: HTTPResponder {
         }
         let body = ResponseBody { [self, record] writer in
             var result = await session.run(writer: &writer)
+            await ticket.release()
             // The terminating zero-length chunk; the Python axon sends it on timeout too.
             do {
                 try await writer.finish(nil)

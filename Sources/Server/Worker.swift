@@ -1,3 +1,4 @@
+import Admission
 import Config
 import Foundation
 import Hummingbird
@@ -43,7 +44,8 @@ public struct Worker: Sendable {
         let drain = StopSignal()
         let forwardException = Mutex<String?>(nil)
         let stopper = Mutex<Stopper?>(nil)
-        let app = makeApplication(log: log, drain: drain, onRunning: onRunning) { error in
+        let admission = try Admission(ownHotkey: miner.hotkey, config: miner.admission)
+        let app = makeApplication(log: log, admission: admission, drain: drain, onRunning: onRunning) { error in
             forwardException.withLock { $0 = error }
             let stop = stopper.withLock { $0 }
             Task { await stop?.begin("backend failure with stop_on_forward_exception", grace: gracePeriod) }
@@ -84,12 +86,13 @@ public struct Worker: Sendable {
     /// the server has stopped.
     func makeApplication(
         log: LogWriter,
+        admission: Admission,
         drain: StopSignal = StopSignal(),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
         onForwardException: @escaping @Sendable (String) -> Void = { _ in }
     ) -> Application<SynapseResponder> {
         let responder = SynapseResponder(
-            miner: miner, backend: miner.backend.makeBackend(), log: log, drain: drain,
+            miner: miner, backend: miner.backend.makeBackend(), log: log, admission: admission, drain: drain,
             onForwardException: onForwardException
         )
         return Application(

@@ -72,9 +72,12 @@ import Testing
         #expect(error("miners:\n  - name: m\n    hotkey: \(alice)\n    port: 1\n    backend: {kind: gpt}\n")
             == "c.yaml:5: miner 'm': field 'backend.kind': unknown backend 'gpt'; expected one of: mock")
         #expect(error("miners:\n  - name: m\n    hotkey: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQ0\n    port: 1\n    backend: {kind: mock}\n")
-            == "c.yaml:3: miner 'm': field 'hotkey': '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQ0' is not an SS58 address: '0' is not a base58 character")
+            == "c.yaml:3: miner 'm': field 'hotkey': '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQ0' is not a valid SS58 address: '0' is not a base58 character")
         #expect(error("miners:\n  - name: m\n    hotkey: 5Grwva\n    port: 1\n    backend: {kind: mock}\n")
-            == "c.yaml:3: miner 'm': field 'hotkey': '5Grwva' is not an SS58 account address (it decodes to 4 bytes, expected 35)")
+            == "c.yaml:3: miner 'm': field 'hotkey': '5Grwva' is not a valid SS58 address: it decodes to 4 bytes; an account address has 35")
+        let badChecksum = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQZ"
+        #expect(error("miners:\n  - name: m\n    hotkey: \(badChecksum)\n    port: 1\n    backend: {kind: mock}\n")
+            == "c.yaml:3: miner 'm': field 'hotkey': '\(badChecksum)' is not a valid SS58 address: its checksum does not match (a mistyped character?)")
     }
 
     @Test func listLevelErrors() {

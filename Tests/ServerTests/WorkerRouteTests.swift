@@ -1,3 +1,4 @@
+import Admission
 import Config
 import Foundation
 import GRDB
@@ -20,14 +21,22 @@ import Testing
         capture = try Fixtures.http("dendrite-request-bittensor-10.5.0.http")
     }
 
-    var captureHeaders: HTTPFields {
+    static let validator = TestValidator()
+
+    /// The captured request's headers, signed afresh by a test validator for `axonHotkey`.
+    func signedHeaders(axonHotkey: String = Self.alpha.hotkey, bodyHash: String = Self.captureHash) -> HTTPFields {
         var fields = HTTPFields()
+        let fresh = Self.validator.headers(axonHotkey: axonHotkey, bodyHash: bodyHash)
         for (name, value) in Fixtures.fields(capture.lines)
         where !["host", "content-length", "accept-encoding", "accept", "user-agent"].contains(name.lowercased()) {
-            fields.append(HTTPField(name: HTTPField.Name(name)!, value: value))
+            fields.append(HTTPField(name: HTTPField.Name(name)!, value: fresh.first { $0.0 == name }?.1 ?? value))
         }
         return fields
     }
+
+    var captureHeaders: HTTPFields { signedHeaders() }
+
+    static let captureHash = "476dd90b83bc25c679da27b9a4d74b100bd93bf49adfe54123d47ad80567dcdb"
 
     static let alpha = MinerConfig(
         name: "alpha", hotkey: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", port: 0,
@@ -43,7 +52,8 @@ import Testing
         let database = try LogDatabase.open(path: path)
         try Migrations.migrate(database)
         let log = LogWriter(database: database, logger: Logger(label: "test"))
-        let app = Worker(miner: miner, databasePath: path, logger: Logger(label: "test")).makeApplication(log: log)
+        let admission = try Admission(ownHotkey: miner.hotkey, config: miner.admission)
+        let app = Worker(miner: miner, databasePath: path, logger: Logger(label: "test")).makeApplication(log: log, admission: admission)
         try await app.test(.live) { client in try await test(client) }
         log.flush()
         return database
@@ -83,8 +93,9 @@ import Testing
         #expect(rows.count == 1)
         let row = rows[0]
         #expect(row["outcome"] as String == "complete")
-        #expect(row["uuid"] as String == "e903031c-e845-11f1-a5da-02fc00000001")
-        #expect(row["nonce"] as Int64 == 1_795_552_238_487_687_740)
+        #expect(row["uuid"] as String == "e903031c-e845-11f1-a5da-02fc00000001")  // the body's
+        #expect(row["validator_hotkey"] as String == "5Hh2vxRfjJpxmPdrVfCAFhPRAJE2Kbr8eQMt1QBDWkEML2jR")
+        #expect(abs(Double(row["nonce"] as Int64) / 1e9 - Date().timeIntervalSince1970) < 60)  // the header's
         #expect(row["timeout"] as Double == 3.0)
         #expect(row["batches"] as Int == 1)
         #expect(row["items_sent"] as Int == 10)
@@ -139,8 +150,7 @@ import Testing
     }
 
     @Test func aBodyHashMismatchIs400() async throws {
-        var headers = captureHeaders
-        headers[HTTPField.Name("computed_body_hash")!] = String(repeating: "0", count: 64)
+        let headers = signedHeaders(bodyHash: String(repeating: "0", count: 64))
         try await expectRejection(
             headers: headers, status: .badRequest, reason: "body_hash_mismatch",
             message: "Body hash mismatch: header 'computed_body_hash' is '\(String(repeating: "0", count: 64))' "
