@@ -83,6 +83,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // `swift run -c release sr25519-bench`: verifications per second (not part of the tests).
+        .executableTarget(name: "sr25519-bench", dependencies: ["Keys"], path: "Benchmarks/Sr25519Bench"),
         // Build-time: turns migrations/*.sql into Swift string constants for LogStore.
         .executableTarget(name: "migrations-embedder", path: "Plugins/MigrationsEmbedderTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["migrations-embedder"]),

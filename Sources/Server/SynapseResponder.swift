@@ -112,9 +112,15 @@ struct SynapseResponder: HTTPResponder {
         logger.notice(
             "rejected \(rejection.status) \(rejection.reason) from \(record.validatorHotkey ?? "-"): \(rejection.message)"
         )
+        // The axon's status travels in headers too: a streaming synapse's dendrite reads its
+        // status message from them, not from the body.
+        var headers: HTTPFields = [.contentType: "application/json"]
+        headers[HTTPField.Name("bt_header_axon_status_code")!] = String(rejection.status)
+        headers[HTTPField.Name("bt_header_axon_status_message")!] = rejection.message
+        headers[HTTPField.Name("bt_header_axon_process_time")!] = String(timing.elapsed)
+        headers[HTTPField.Name("bt_header_axon_hotkey")!] = miner.hotkey
         return Response(
-            status: .init(code: rejection.status),
-            headers: [.contentType: "application/json"],
+            status: .init(code: rejection.status), headers: headers,
             body: .init(byteBuffer: ByteBuffer(string: rejection.body))
         )
     }

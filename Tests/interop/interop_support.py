@@ -7,6 +7,7 @@ import socket
 import sqlite3
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -80,19 +81,36 @@ def body_hash(messages):
     return hashlib.sha3_256(hashlib.sha3_256(str(messages).encode()).hexdigest().encode()).hexdigest()
 
 
-async def raw_stream(session, port, message, timeout=10.0):
-    """A dendrite-shaped request without the dendrite's overhead (for load): returns
-    (status, [chunk texts])."""
-    messages = [message]
-    headers = {
+def signed_headers(miner_hotkey, messages, timeout=10.0, nonce=None, session="raw-client", signer=None, sign_for=None,
+                   body_hash_header=None):
+    """Headers as a dendrite signs them; each argument can be bent to forge a bad request."""
+    signer = signer or VALIDATOR
+    nonce = time.time_ns() if nonce is None else nonce
+    computed = body_hash(messages) if body_hash_header is None else body_hash_header
+    message = f"{nonce}.{signer.ss58_address}.{sign_for or miner_hotkey}.{session}.{computed}"
+    return {
         "name": "StreameinsteinSynapse", "timeout": str(timeout),
-        "bt_header_dendrite_hotkey": VALIDATOR.ss58_address, "bt_header_dendrite_nonce": str(time.time_ns()),
-        "bt_header_dendrite_uuid": "load-test", "computed_body_hash": body_hash(messages),
-        "Content-Type": "application/json",
+        "bt_header_axon_hotkey": miner_hotkey,
+        "bt_header_dendrite_hotkey": signer.ss58_address, "bt_header_dendrite_nonce": str(nonce),
+        "bt_header_dendrite_uuid": session, "bt_header_dendrite_version": "10005000",
+        "bt_header_dendrite_signature": "0x" + signer.sign(message).hex(),
+        "computed_body_hash": computed, "Content-Type": "application/json",
     }
-    body = json.dumps({"name": "StreameinsteinSynapse", "timeout": timeout, "roles": ["user"], "messages": messages,
-                       "dendrite": {"hotkey": VALIDATOR.ss58_address, "uuid": "load-test"}})
-    async with session.post(f"http://127.0.0.1:{port}/StreameinsteinSynapse", data=body, headers=headers,
+
+
+def synapse_body(messages, timeout=10.0):
+    return json.dumps({"name": "StreameinsteinSynapse", "timeout": timeout, "roles": ["user"], "messages": messages,
+                       "dendrite": {"hotkey": VALIDATOR.ss58_address, "uuid": "raw-client"}})
+
+
+async def raw_stream(session, port, miner_hotkey, message, timeout=10.0):
+    """A signed, dendrite-shaped request without the dendrite's overhead (for load): returns
+    (status, [chunk texts]). Each request is its own dendrite session (uuid): nonces of one
+    session must arrive in order, which concurrent requests do not guarantee."""
+    messages = [message]
+    headers = signed_headers(miner_hotkey, messages, timeout, session=str(uuid.uuid4()))
+    async with session.post(f"http://127.0.0.1:{port}/StreameinsteinSynapse", data=synapse_body(messages, timeout),
+                            headers=headers,
                             timeout=aiohttp.ClientTimeout(total=timeout)) as response:
         chunks, buffer = [], b""
         async for data, end in response.content.iter_chunks():
@@ -101,6 +119,17 @@ async def raw_stream(session, port, message, timeout=10.0):
                 chunks.append(buffer.decode())
                 buffer = b""
         return response.status, chunks
+
+
+async def raw_post(port, headers, body, path="StreameinsteinSynapse"):
+    """(status, JSON body or text) of one request."""
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"http://127.0.0.1:{port}/{path}", data=body, headers=headers) as response:
+            text = await response.text()
+            try:
+                return response.status, json.loads(text)
+            except ValueError:
+                return response.status, text
 
 
 def query(db_path, sql, args=()):

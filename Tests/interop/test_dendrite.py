@@ -15,7 +15,7 @@ import aiohttp
 import bittensor as bt
 import pytest
 
-from interop_support import HOTKEYS, MINERS_BIN, question
+from interop_support import HOTKEYS, MINERS_BIN, question, raw_post, signed_headers
 from synapse import StreameinsteinSynapse
 
 
@@ -223,23 +223,19 @@ def test_concurrent_requests_stream_in_parallel(env):
 def test_rejections_match_the_python_axon(env):
     tmp, worker = env
     w = worker("answer")
+    messages = ["hi"]
+    body = json.dumps({"roles": ["user"], "messages": messages})
 
-    async def post(path, body, headers):
-        async with aiohttp.ClientSession() as session:
-            async with session.post(f"http://127.0.0.1:{w.port}/{path}", data=body, headers=headers) as response:
-                return response.status, await response.json()
-
-    body = json.dumps({"roles": ["user"], "messages": ["hi"]})
-    status, payload = asyncio.run(post("OtherSynapse", body, {"Content-Type": "application/json"}))
+    status, payload = asyncio.run(raw_post(w.port, {"Content-Type": "application/json"}, body, path="OtherSynapse"))
     assert status == 404
     assert payload == {"message": "Synapse name 'OtherSynapse' not found. Available synapses ['StreameinsteinSynapse']"}
 
-    status, payload = asyncio.run(post("StreameinsteinSynapse", body,
-                                       {"Content-Type": "application/json", "computed_body_hash": "00"}))
-    assert status == 400 and "Body hash mismatch" in payload["message"]
+    # Correctly signed over a hash that is not the body's.
+    headers = signed_headers(w.hotkey, messages, body_hash_header="00" * 32)
+    status, payload = asyncio.run(raw_post(w.port, headers, body))
+    assert status == 400 and payload["message"].startswith("Body hash mismatch")
 
-    status, payload = asyncio.run(post("StreameinsteinSynapse", "{not json",
-                                       {"Content-Type": "application/json"}))
+    status, payload = asyncio.run(raw_post(w.port, signed_headers(w.hotkey, messages), "{not json"))
     assert status == 422 and "invalid JSON at byte 1" in payload["message"]
 
     reasons = [r["reason"] for r in rows(tmp, "select reason from requests where outcome = 'rejected' and worker = 'answer'", expect=3)]

@@ -228,10 +228,10 @@ def test_sixteen_workers_under_load_lose_nothing(supervisor):
         semaphore = asyncio.Semaphore(concurrency)
         results = []
         async with aiohttp.ClientSession() as session:
-            async def one(port, k):
+            async def one(port, index, k):
                 async with semaphore:
-                    results.append(await raw_stream(session, port, question(f"{port}-{k}")))
-            await asyncio.wait_for(asyncio.gather(*(one(p, k) for p in ports for k in range(per_worker))), budget)
+                    results.append(await raw_stream(session, port, HOTKEYS[index], question(f"{port}-{k}")))
+            await asyncio.wait_for(asyncio.gather(*(one(p, i, k) for i, p in enumerate(ports) for k in range(per_worker))), budget)
         return results
 
     results = asyncio.run(load())

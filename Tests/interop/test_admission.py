@@ -1,0 +1,131 @@
+"""Admission against real clients: what the bittensor 10.5.0 axon accepts is accepted, forged,
+tampered, replayed, stale, future and misdirected requests are refused with the axon's codes and
+words, and every refusal is a row."""
+import asyncio
+import json
+import subprocess
+import time
+
+import bittensor as bt
+import pytest
+
+from interop_support import (
+    HOTKEYS, MINERS_BIN, VALIDATOR, ask, free_port, query, question, raw_post, signed_headers, synapse_body,
+    wait_until,
+)
+
+MINER = HOTKEYS[0]
+OTHER_MINER = HOTKEYS[1]
+MESSAGES = [question("What is 2+2?")]
+
+
+@pytest.fixture(scope="module")
+def worker(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("admission")
+    metagraph = tmp / "metagraph.json"
+    rich, poor = bt.Keypair.create_from_uri("//Rich"), bt.Keypair.create_from_uri("//Poor")
+    metagraph.write_text(json.dumps({"netuid": 35, "neurons": [
+        {"hotkey": VALIDATOR.ss58_address, "uid": 0, "stake": 5000.0, "validator_permit": True},
+        {"hotkey": rich.ss58_address, "uid": 1, "stake": 9000.0, "validator_permit": True},
+        {"hotkey": poor.ss58_address, "uid": 2, "stake": 3.0, "validator_permit": True},
+    ]}))
+    denied = bt.Keypair.create_from_uri("//Denied")
+    (tmp / "config.yaml").write_text(f"""
+database: {tmp}/log.sqlite
+miners:
+  - name: guarded
+    hotkey: {MINER}
+    port: {free_port()}
+    backend: {{kind: mock}}
+    blacklist: {{metagraph: {metagraph}, min_stake: 100, deny: [{denied.ss58_address}]}}
+""")
+    proc = subprocess.Popen([MINERS_BIN, "worker", "--config", str(tmp / "config.yaml"), "--miner", "guarded", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=open(tmp / "worker.log", "w"), text=True)
+    port = int(proc.stdout.readline().rsplit(":", 1)[1])
+    yield {"port": port, "db": tmp / "log.sqlite", "metagraph": metagraph, "rich": rich, "poor": poor, "denied": denied}
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+def post(worker, headers, messages=MESSAGES):
+    return asyncio.run(raw_post(worker["port"], headers, synapse_body(messages)))
+
+
+def test_the_real_dendrite_is_admitted(worker):
+    final = asyncio.run(ask(worker["port"], MINER, MESSAGES[0], timeout=10))
+    assert final.dendrite.status_code == 200
+    assert final.completion == "The answer is 4. So the final answer is: 4"
+
+
+def test_a_dendrite_signing_for_another_miner_is_refused(worker):
+    # The real dendrite signs for the axon hotkey it was given: not this miner's.
+    final = asyncio.run(ask(worker["port"], OTHER_MINER, MESSAGES[0], timeout=10))
+    assert final.dendrite.status_code == 401
+    assert final.dendrite.status_message.startswith(f"Not Verified with error: Signature mismatch with ")
+    assert f".{MINER}." in final.dendrite.status_message  # checked against our own hotkey
+
+
+@pytest.mark.parametrize("bend, status, message", [
+    ({"sign_for": OTHER_MINER}, 401, "Not Verified with error: Signature mismatch with "),
+    ({"nonce": time.time_ns() - 60 * 10**9}, 401, "Not Verified with error: Nonce is too old: acceptable delta is 14.00 seconds but request was 60."),
+    ({"nonce": time.time_ns() + 120 * 10**9}, 401, "Not Verified with error: Nonce is too far in the future: 1"),
+    ({"body_hash_header": "ab" * 32}, 400, "Body hash mismatch"),
+])
+def test_bent_requests_are_refused(worker, bend, status, message):
+    got_status, payload = post(worker, signed_headers(MINER, MESSAGES, **bend))
+    assert got_status == status
+    assert payload["message"].startswith(message)
+
+
+def test_a_tampered_signature_and_a_forged_signer_are_refused(worker):
+    headers = signed_headers(MINER, MESSAGES)
+    signature = bytearray(bytes.fromhex(headers["bt_header_dendrite_signature"][2:]))
+    signature[10] ^= 1
+    headers["bt_header_dendrite_signature"] = "0x" + signature.hex()
+    status, payload = post(worker, headers)
+    assert status == 401 and payload["message"].startswith("Not Verified with error: Signature mismatch")
+    # Claiming the validator's hotkey while signing with another key.
+    forged = signed_headers(MINER, MESSAGES, signer=bt.Keypair.create_from_uri("//Mallory"))
+    forged["bt_header_dendrite_hotkey"] = VALIDATOR.ss58_address
+    status, payload = post(worker, forged)
+    assert status == 401 and payload["message"].startswith("Not Verified with error: Signature mismatch")
+
+
+def test_a_replay_is_refused(worker):
+    headers = signed_headers(MINER, MESSAGES, session="replay-session")
+    assert post(worker, headers)[0] == 200
+    status, payload = post(worker, headers)
+    assert (status, payload["message"]) == (401, "Not Verified with error: Nonce is too old, a newer one was last processed")
+
+
+def test_the_blacklist_reads_the_metagraph(worker):
+    status, payload = post(worker, signed_headers(MINER, MESSAGES, signer=worker["poor"]))
+    assert status == 403
+    assert payload["message"] == (f"Forbidden. Key is blacklisted: Stake of {worker['poor'].ss58_address} (uid 2) "
+                                  f"is 3.00, below the minimum of 100.00.")
+    status, payload = post(worker, signed_headers(MINER, MESSAGES, signer=worker["denied"]))
+    assert status == 403 and "is on this miner's deny list" in payload["message"]
+    stranger = bt.Keypair.create_from_uri("//Stranger")
+    status, payload = post(worker, signed_headers(MINER, MESSAGES, signer=stranger))
+    assert status == 403 and payload["message"].startswith(f"Forbidden. Key is blacklisted: Unrecognized hotkey {stranger.ss58_address}")
+    assert post(worker, signed_headers(MINER, MESSAGES, signer=worker["rich"]))[0] == 200
+
+
+def test_a_new_snapshot_applies_without_a_restart(worker):
+    newcomer = bt.Keypair.create_from_uri("//Newcomer")
+    assert post(worker, signed_headers(MINER, MESSAGES, signer=newcomer))[0] == 403
+    data = json.loads(worker["metagraph"].read_text())
+    data["neurons"].append({"hotkey": newcomer.ss58_address, "uid": 9, "stake": 500.0, "validator_permit": True})
+    time.sleep(1.1)  # a new modification time
+    worker["metagraph"].write_text(json.dumps(data))
+    assert wait_until(lambda: post(worker, signed_headers(MINER, MESSAGES, signer=newcomer))[0] == 200, timeout=5)
+
+
+def test_every_refusal_is_a_row(worker):
+    wait_until(lambda: query(worker["db"], "select count(*) from requests where status = 403")[0][0] >= 3, timeout=3)
+    rows = query(worker["db"], "select status, reason, detail, validator_hotkey from requests where outcome = 'rejected'")
+    reasons = {r["reason"] for r in rows}
+    assert {"bad_signature", "stale_nonce", "future_nonce", "low_stake", "denied", "not_registered"} <= reasons
+    stale = next(r for r in rows if r["reason"] == "stale_nonce" and "acceptable delta" in r["detail"])
+    assert stale["status"] == 401 and "seconds old" in stale["detail"]
+    assert all(r["validator_hotkey"] for r in rows)
