@@ -45,6 +45,26 @@ public enum StatusQueries {
         }
     }
 
+    public struct Refusals: Sendable, Equatable {
+        public var validator: String
+        public var reason: String
+        public var status: Int
+        public var count: Int
+    }
+
+    /// Refused requests since `since`, per validator hotkey and reason, most first.
+    public static func refusals(_ database: DatabaseQueue, since: Double) throws -> [Refusals] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT coalesce(validator_hotkey, '-') AS validator, coalesce(reason, '-') AS reason, status, count(*) AS count
+                FROM requests WHERE outcome = 'rejected' AND received_at >= ?
+                GROUP BY 1, 2, 3 ORDER BY count DESC, validator LIMIT 20
+                """, arguments: [since]).map {
+                Refusals(validator: $0["validator"], reason: $0["reason"], status: $0["status"], count: $0["count"])
+            }
+        }
+    }
+
     /// Workers that appear in the request log, for a status without a config.
     public static func workers(_ database: DatabaseQueue) throws -> [String] {
         try database.read { db in

@@ -36,9 +36,11 @@ struct StatusCommand: AsyncParsableCommand {
         var activity: [String: StatusQueries.Activity] = [:]
         var lastEvents: [String: LifecycleRecord] = [:]
         var knownWorkers: [String] = []
+        var refusals: [StatusQueries.Refusals] = []
         if FileManager.default.fileExists(atPath: databasePath) {
             let database = try LogDatabase.open(path: databasePath)
             activity = try StatusQueries.activity(database, since: now - 300)
+            refusals = try StatusQueries.refusals(database, since: now - 300)
             lastEvents = try StatusQueries.lastEvents(database)
             knownWorkers = try StatusQueries.workers(database)
         }
@@ -64,6 +66,7 @@ struct StatusCommand: AsyncParsableCommand {
             let output = StatusOutput(
                 supervisor: live.map { .init(pid: $0.pid, config: $0.config, startedAt: $0.startedAt) },
                 supervisorError: liveError,
+                refusals5m: refusals.map { .init(validator: $0.validator, status: $0.status, reason: $0.reason, count: $0.count) },
                 miners: rows.map { row in
                     StatusOutput.Row(
                         miner: row, requests5m: activity[row.name]?.requests ?? 0, timeouts5m: activity[row.name]?.timeouts ?? 0
@@ -94,6 +97,12 @@ struct StatusCommand: AsyncParsableCommand {
             ]
         }
         print(align([header] + table))
+        if !refusals.isEmpty {
+            print("\nrefused in the last 5 minutes, by validator:")
+            print(align([["VALIDATOR", "STATUS", "REASON", "COUNT"]] + refusals.map {
+                [$0.validator, String($0.status), $0.reason, String($0.count)]
+            }))
+        }
     }
 
     func abbreviate(_ hotkey: String) -> String {
@@ -131,7 +140,15 @@ struct StatusOutput: Encodable {
     }
     var supervisor: Supervisor?
     var supervisorError: String?
+    var refusals5m: [Refusal]
     var miners: [Row]
+
+    struct Refusal: Encodable {
+        var validator: String
+        var status: Int
+        var reason: String
+        var count: Int
+    }
 }
 
 extension WorkerExit {

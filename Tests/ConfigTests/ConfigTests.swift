@@ -146,6 +146,39 @@ import Testing
         #expect(Suggestion.distance("prot", "port") == 1)
     }
 
+    @Test func admissionSettings() throws {
+        let config = try MinersConfig.parse(yaml: miner("""
+                blacklist: {allow: [\(bob)], deny: [\(alice)], metagraph: m.json, min_stake: 10.5,
+                            require_validator_permit: true, allow_non_registered: true}
+                max_concurrent_streams: 8
+                max_queued_requests: 0
+                max_nonce_skew: 5
+            """), file: "c.yaml")
+        let admission = try config.miner(named: "m").admission
+        #expect(admission.allow == [bob] && admission.deny == [alice])
+        #expect(admission.metagraph == "m.json" && admission.minStake == 10.5)
+        #expect(admission.requireValidatorPermit && admission.allowNonRegistered)
+        #expect(admission.maxConcurrentStreams == 8 && admission.maxQueuedRequests == 0 && admission.maxNonceSkew == 5)
+        #expect(error(miner("    blacklist: {min_stake: 5}\n"))
+            == "c.yaml:6: miner 'm': field 'blacklist.metagraph': is required by min_stake and require_validator_permit (they read stakes and permits from it)")
+        #expect(error(miner("    blacklist: {deny: [nobody]}\n")).hasPrefix(
+            "c.yaml:6: miner 'm': field 'blacklist.deny': 'nobody' is not a valid SS58 address"))
+    }
+
+    @Test func aWalletHotkeyComesFromItsPublicFile() throws {
+        let wallets = FileManager.default.temporaryDirectory.appendingPathComponent("wallets-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: wallets.appendingPathComponent("w/hotkeys"), withIntermediateDirectories: true)
+        let publicKey = "0x" + "d43593c715fdd31c61141abd04a99fd6822c8558854ccde39a5684e7a56da27d"
+        try #"{"cryptoType":1,"publicKey":"\#(publicKey)","accountId":"\#(publicKey)","ss58Address":"\#(alice)"}"#
+            .write(to: wallets.appendingPathComponent("w/hotkeys/hpub.txt"), atomically: true, encoding: .utf8)
+        let yaml = "miners:\n  - {name: m, wallet: {path: \(wallets.path), name: w, hotkey: h}, port: 1, backend: {kind: mock}}\n"
+        #expect(try MinersConfig.parse(yaml: yaml, file: "c.yaml").miners[0].hotkey == alice)
+        #expect(error(yaml.replacingOccurrences(of: "hotkey: h}", with: "hotkey: x}")).hasPrefix(
+            "c.yaml:2: miner 'm': field 'wallet': cannot read the wallet's public hotkey file \(wallets.path)/w/hotkeys/xpub.txt"))
+        #expect(error("miners:\n  - {name: m, hotkey: \(alice), wallet: {name: w, hotkey: h}, port: 1, backend: {kind: mock}}\n")
+            == "c.yaml:2: miner 'm': field 'wallet': give either hotkey (an SS58 address) or wallet, not both")
+    }
+
     @Test func unknownMinerNamesTheOthers() throws {
         let config = try MinersConfig.parse(yaml: miner(""), file: "c.yaml")
         #expect(throws: ConfigError(file: "c.yaml", message: "no miner named 'x'; the miners are: m")) {

@@ -121,3 +121,23 @@ import Testing
             == "d5a21972d0d5fe320c0d263fac7fffb8145aa640af6e9bca177c03c7efcf0615")
     }
 }
+
+/// Vectors of our own, made with the real bittensor-wallet by scripts/generate_sr25519_vectors.py.
+@Suite struct ExtraVectorTests {
+    @Test func bittensorWalletKeysAndSignaturesAgree() throws {
+        let data = try Data(contentsOf: Fixtures.directory.appendingPathComponent("sr25519-extra-vectors.json"))
+        let root = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        let cases = root["cases"] as! [[String: String]]
+        #expect(cases.count == 18)
+        for vector in cases {
+            let key = try SS58.decode(vector["ss58_address"]!)
+            #expect(key.bytes == Hex.decode(vector["public_key_hex"]!))
+            #expect(SS58.encode(key) == vector["ss58_address"])
+            let message = Hex.decode(vector["message_utf8_hex"]!)!
+            #expect(Sr25519.verify(signature: Hex.decode(vector["signature_hex"]!)!, message: message, publicKey: key))
+            if let mnemonic = vector["mnemonic"] {
+                #expect(Sr25519.Keypair(miniSecret: try SubstrateBIP39.miniSecret(mnemonic: mnemonic)).publicKey == key, "\(mnemonic)")
+            }
+        }
+    }
+}

@@ -129,3 +129,59 @@ def test_every_refusal_is_a_row(worker):
     stale = next(r for r in rows if r["reason"] == "stale_nonce" and "acceptable delta" in r["detail"])
     assert stale["status"] == 401 and "seconds old" in stale["detail"]
     assert all(r["validator_hotkey"] for r in rows)
+    # `miners status` shows them per validator.
+    out = subprocess.run([MINERS_BIN, "status", "--db", str(worker["db"])], capture_output=True, text=True, timeout=30)
+    section = out.stdout.split("refused in the last 5 minutes, by validator:")[1]
+    assert any(line.split()[:3] == [worker["poor"].ss58_address, "403", "low_stake"] for line in section.splitlines())
+
+
+def start_worker(tmp, miner_yaml, name):
+    (tmp / "config.yaml").write_text(f"database: {tmp}/log.sqlite\nminers:\n  - {miner_yaml}\n")
+    proc = subprocess.Popen([MINERS_BIN, "worker", "--config", str(tmp / "config.yaml"), "--miner", name, "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    if not line.startswith("listening on "):
+        proc.wait(timeout=10)
+        raise AssertionError(f"worker did not start: {proc.stderr.read()}")
+    return proc, int(line.rsplit(":", 1)[1])
+
+
+def test_a_wallet_hotkey_is_read_from_its_public_file_only(tmp_path):
+    from bittensor_wallet import Wallet
+    wallet = Wallet(name="miner", hotkey="default", path=str(tmp_path / "wallets"))
+    wallet.create_new_hotkey(use_password=False, overwrite=True, suppress=True)
+    hotkey_file = tmp_path / "wallets" / "miner" / "hotkeys" / "default"
+    hotkey_file.chmod(0)  # the worker must not need the private half
+    proc, port = start_worker(tmp_path, f"{{name: w, wallet: {{path: {tmp_path}/wallets, name: miner, hotkey: default}}, "
+                                        f"port: {free_port()}, backend: {{kind: mock}}}}", "w")
+    try:
+        final = asyncio.run(ask(port, wallet.hotkey.ss58_address, MESSAGES[0], timeout=10))
+        assert final.dendrite.status_code == 200 and final.completion.endswith("So the final answer is: 4")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    (tmp_path / "wallets" / "miner" / "hotkeys" / "defaultpub.txt").unlink()
+    check = subprocess.run([MINERS_BIN, "check", str(tmp_path / "config.yaml")], capture_output=True, text=True)
+    assert check.returncode == 1
+    assert "cannot read the wallet's public hotkey file" in check.stderr and "the hotkey file exists" in check.stderr
+
+
+def test_over_capacity_is_503(tmp_path):
+    slow = '{kind: mock, text: "a b c d e f g h i j", delay_ms: 100}'
+    proc, port = start_worker(tmp_path, f"{{name: c, hotkey: {MINER}, port: {free_port()}, backend: {slow}, "
+                                        f"max_concurrent_streams: 1, max_queued_requests: 1}}", "c")
+    try:
+        async def three():
+            requests = [asyncio.create_task(raw_post(port, signed_headers(MINER, MESSAGES, session=f"s{i}"), synapse_body(MESSAGES)))
+                        for i in range(3)]
+            return await asyncio.gather(*requests)
+        statuses = sorted(status for status, _ in asyncio.run(three()))
+        # One streams, one waits in the queue and then streams, the third finds the queue full.
+        assert statuses == [200, 200, 503]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    refusal = query(tmp_path / "log.sqlite", "select reason, detail from requests where status = 503")
+    assert [r["reason"] for r in refusal] == ["over_capacity"]
+    waited = query(tmp_path / "log.sqlite", "select max(queue_wait_s) from requests where status = 200")[0][0]
+    assert waited > 0.5  # the queued one waited for the first stream (~1 s)
