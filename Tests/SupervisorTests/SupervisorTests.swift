@@ -64,8 +64,14 @@ final class FakeLauncher: WorkerLauncher {
     }
 
     func freePort() -> Int {
+        let (fd, port) = boundSocket()
+        close(fd)
+        return port
+    }
+
+    /// A TCP socket bound to a free loopback port; the caller closes it.
+    func boundSocket() -> (Int32, Int) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -73,7 +79,7 @@ final class FakeLauncher: WorkerLauncher {
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return (fd, Int(UInt16(bigEndian: address.sin_port)))
     }
 
     func makeSupervisor(_ path: String, launcher: any WorkerLauncher) throws -> (Supervisor, LogWriter, DatabaseQueue) {
@@ -176,17 +182,9 @@ final class FakeLauncher: WorkerLauncher {
     }
 
     @Test func aTakenPortIsReportedBeforeAnythingStarts() throws {
-        let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (listener, port) = boundSocket()
         defer { close(listener) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, length) == 0 && getsockname(listener, $0, &length) == 0 }
-        }
         listen(listener, 1)
-        let port = Int(UInt16(bigEndian: address.sin_port))
         let path = try writeConfig("  - {name: a, hotkey: \(Self.hotkeys[0]), port: \(port)}")
         #expect(throws: ConfigError(file: path, miner: "a", field: "port", message: "port \(port) on 127.0.0.1 is already in use")) {
             try ConfigCheck.run(path: path)

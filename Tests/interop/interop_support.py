@@ -1,5 +1,4 @@
 """Helpers shared by the interop tests: the binary, the real dendrite, a raw client, the log."""
-import asyncio
 import hashlib
 import json
 import os

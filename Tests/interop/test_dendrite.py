@@ -4,19 +4,16 @@ Run by .ci/run as `pytest Tests/interop` with MINERS_BIN pointing at the built b
 """
 import asyncio
 import json
-import os
 import signal
 import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
-import aiohttp
-import bittensor as bt
 import pytest
 
-from interop_support import HOTKEYS, MINERS_BIN, question, raw_post, signed_headers
-from synapse import StreameinsteinSynapse
+from interop_support import HOTKEYS, MINERS_BIN, VALIDATOR, question, raw_post, signed_headers
+from interop_support import ask as dendrite_ask
 
 
 TEN_WORDS = "one two three four five six seven eight nine ten"
@@ -63,9 +60,6 @@ class Worker:
                 break
         raise RuntimeError(f"worker {name} did not start; see {self.log.name}")
 
-    def axon(self):
-        return bt.AxonInfo(version=0, ip="127.0.0.1", port=self.port, ip_type=4, hotkey=self.hotkey, coldkey=self.hotkey)
-
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -89,19 +83,7 @@ def env(tmp_path_factory):
 
 
 async def ask(worker, message, timeout):
-    dendrite = bt.Dendrite(wallet=bt.Keypair.create_from_uri("//Dave"))
-    synapse = StreameinsteinSynapse(roles=["user"], messages=[message])
-    try:
-        responses = await dendrite.forward(
-            axons=[worker.axon()], synapse=synapse, timeout=timeout, streaming=True, deserialize=False
-        )
-        final = None
-        async for item in responses[0]:
-            if isinstance(item, bt.Synapse):
-                final = item
-        return final
-    finally:
-        await dendrite.aclose_session()
+    return await dendrite_ask(worker.port, worker.hotkey, message, timeout)
 
 
 def rows(tmp, sql, args=(), expect=1, wait=5.0):
@@ -139,7 +121,7 @@ def test_complete_answer_in_batches(env):
 
     row = request_row(tmp, final.dendrite.uuid)
     assert row["outcome"] == "complete"
-    assert row["validator_hotkey"] == bt.Keypair.create_from_uri("//Dave").ss58_address
+    assert row["validator_hotkey"] == VALIDATOR.ss58_address
     assert (row["batches"], row["items_sent"], row["items_unsent"]) == (3, 10, 0)
     assert row["bytes_sent"] == len(TEN_WORDS.encode())
     logged = batches(tmp, row["id"])
