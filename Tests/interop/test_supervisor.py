@@ -112,19 +112,25 @@ def test_killed_worker_comes_back_and_the_others_keep_streaming(supervisor):
     assert exit_row["signal"] == 9 and exit_row["detail"] == "unexpected"
 
 
+async def stream_then_signal(s, port, *signals):
+    """Starts a long stream on the first miner, signals the supervisor 0.5 s in (and again
+    0.3 s later for each further signal), and returns the dendrite's final synapse."""
+    request = asyncio.create_task(ask(port, HOTKEYS[0], question("long"), timeout=15))
+    await asyncio.sleep(0.5)
+    for index, sig in enumerate(signals):
+        if index:
+            await asyncio.sleep(0.3)
+        s.proc.send_signal(sig)
+    return await request
+
+
 def test_sigterm_lets_a_long_stream_finish_and_logs_it(supervisor):
     port = free_port()
     s = supervisor([miner(0, "slow", port, streaming_batch_size=2,
                           backend='{kind: mock, text: "a b c d e f g h i j k l m n o p q r s t", delay_ms: 100}')])
     s.wait_running(["slow"])
 
-    async def scenario():
-        request = asyncio.create_task(ask(port, HOTKEYS[0], question("long"), timeout=15))
-        await asyncio.sleep(0.5)
-        s.proc.send_signal(signal.SIGTERM)
-        return await request
-
-    final = asyncio.run(scenario())
+    final = asyncio.run(stream_then_signal(s, port, signal.SIGTERM))
     assert final.dendrite.status_code == 200
     assert final.completion == "a b c d e f g h i j k l m n o p q r s t"
     assert s.proc.wait(timeout=15) == 0
@@ -256,14 +262,8 @@ def test_streams_still_open_after_the_grace_period_end_as_timeouts(supervisor):
     s = supervisor([miner(0, "slow", port, streaming_batch_size=2, backend=SLOW30)], grace=1)
     s.wait_running(["slow"])
 
-    async def scenario():
-        request = asyncio.create_task(ask(port, HOTKEYS[0], question("long"), timeout=15))
-        await asyncio.sleep(0.5)
-        s.proc.send_signal(signal.SIGTERM)
-        return await request
-
     started = time.monotonic()
-    final = asyncio.run(scenario())
+    final = asyncio.run(stream_then_signal(s, port, signal.SIGTERM))
     # The worker closed the stream cleanly after the 1 s grace: 200 with whole batches so far.
     assert final.dendrite.status_code == 200
     assert final.completion and SLOW30.split('"')[1].startswith(final.completion)
@@ -280,18 +280,7 @@ def test_a_second_signal_forces_the_stop(supervisor):
     port = free_port()
     s = supervisor([miner(0, "slow", port, streaming_batch_size=2, backend=SLOW30)], grace=30)
     pid = s.wait_running(["slow"])["slow"]["pid"]
-
-    async def scenario():
-        request = asyncio.create_task(ask(port, HOTKEYS[0], question("long"), timeout=15))
-        await asyncio.sleep(0.5)
-        s.proc.send_signal(signal.SIGTERM)
-        await asyncio.sleep(0.3)
-        started = time.monotonic()
-        s.proc.send_signal(signal.SIGINT)
-        await request
-        return time.monotonic() - started
-
-    asyncio.run(scenario())
+    asyncio.run(stream_then_signal(s, port, signal.SIGTERM, signal.SIGINT))
     assert s.proc.wait(timeout=5) == 0
     assert not pid_alive(pid)
     exits = query(s.db, "select signal from lifecycle where miner = 'slow' and event = 'exit'")
