@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     ],
     targets: [
         // The bittensor wire format: synapse, headers, body hash, response headers. Pure values.
@@ -31,7 +32,16 @@ let package = Package(
         // The batcher and deadline policy shared by every backend.
         .target(name: "Streaming"),
         // Token producers behind one protocol.
-        .target(name: "Backends", dependencies: ["Wire"]),
+        .target(
+            name: "Backends",
+            dependencies: [
+                "Wire", "Config",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ]
+        ),
         // SQLite log: migrations, record types, the batched writer.
         .target(
             name: "LogStore",

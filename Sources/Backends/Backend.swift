@@ -12,6 +12,10 @@ public struct GenerationRequest: Sendable, Equatable {
     public var question: Question { Question(message: messages.last ?? "") }
 }
 
+/// The items of one generation. Iteration must end promptly when the consuming task is
+/// cancelled, and ending it must stop the generation.
+public typealias BackendItems = any AsyncSequence<String, any Error> & Sendable
+
 /// A producer of answer items ("print-ready" pieces of text, usually words).
 ///
 /// Each call starts one generation for one request and returns its own stream; the streaming
@@ -19,5 +23,11 @@ public struct GenerationRequest: Sendable, Equatable {
 public protocol Backend: Sendable {
     /// The config's `kind`, for the log.
     var kind: String { get }
-    func generate(_ request: GenerationRequest) -> AsyncThrowingStream<String, any Error>
+    func generate(_ request: GenerationRequest) -> BackendItems
+    /// Releases what the backend holds (connection pools) when the worker stops.
+    func shutdown() async
+}
+
+extension Backend {
+    public func shutdown() async {}
 }

@@ -18,7 +18,10 @@ struct ConfigReader {
     static let restartKeys = ["backoff_initial", "backoff_max", "min_uptime", "max_restarts", "window"]
     static let supervisorKeys = ["grace_period", "log_dir"]
     static let mockKeys = ["kind", "text", "delay_ms", "fail_after"]
-    static let backendKinds = ["mock"]
+    static let httpKeys = ["kind", "base_url", "extra_headers", "connect_timeout", "idle_timeout", "system_prompt"]
+    static let openAIKeys = httpKeys + ["model", "api_key_env", "temperature", "top_p", "max_tokens"]
+    static let tgiKeys = httpKeys + ["max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "stop", "message_template", "assistant_prefix"]
+    static let backendKinds = ["mock", "openai", "tgi"]
 
     private func error(_ node: Node?, miner: String? = nil, field: String? = nil, _ message: String) -> ConfigError {
         ConfigError(file: file, line: node?.mark?.line, miner: miner, field: field, message: message)
@@ -259,20 +262,18 @@ struct ConfigReader {
     }
 
     private func backend(_ node: Node, miner: String) throws(ConfigError) -> BackendConfig {
-        let fields = try entries(node, known: Self.mockKeys, miner: miner, field: "backend")
-        guard let kindNode = fields["kind"] else {
+        guard let mapping = node.mapping else {
+            throw error(node, miner: miner, field: "backend", "expected a mapping with a 'kind' (\(Self.backendKinds.joined(separator: ", ")))")
+        }
+        guard let kindNode = mapping["kind"] else {
             throw error(node, miner: miner, field: "backend.kind", "is required: one of \(Self.backendKinds.joined(separator: ", "))")
         }
         let kind = try nonEmptyString(kindNode, miner: miner, field: "backend.kind")
         switch kind {
         case "mock":
+            let fields = try entries(node, known: Self.mockKeys, miner: miner, field: "backend")
             var mock = MockBackendConfig()
-            if let value = fields["text"] {
-                guard value.scalar != nil, let text = value.string else {
-                    throw error(value, miner: miner, field: "backend.text", "expected a string")
-                }
-                mock.text = text
-            }
+            if let value = fields["text"] { mock.text = try string(value, miner: miner, field: "backend.text") }
             if let value = fields["delay_ms"] {
                 mock.delayMilliseconds = try integer(value, miner: miner, field: "backend.delay_ms", in: 0...600_000)
             }
@@ -280,10 +281,75 @@ struct ConfigReader {
                 mock.failAfter = try integer(value, miner: miner, field: "backend.fail_after", in: 0...Int.max)
             }
             return .mock(mock)
+        case "openai":
+            let fields = try entries(node, known: Self.openAIKeys, miner: miner, field: "backend")
+            guard let model = fields["model"] else { throw error(node, miner: miner, field: "backend.model", "is required: the model name the server serves") }
+            var config = OpenAIBackendConfig(http: try http(fields, node: node, miner: miner), model: try nonEmptyString(model, miner: miner, field: "backend.model"))
+            if let value = fields["api_key_env"] { config.apiKeyEnv = try nonEmptyString(value, miner: miner, field: "backend.api_key_env") }
+            if let value = fields["temperature"] { config.temperature = try number(value, miner: miner, field: "backend.temperature", in: 0...2) }
+            if let value = fields["top_p"] { config.topP = try number(value, miner: miner, field: "backend.top_p", in: 0...1) }
+            if let value = fields["max_tokens"] { config.maxTokens = try integer(value, miner: miner, field: "backend.max_tokens", in: 1...1_000_000) }
+            if let value = fields["system_prompt"] { config.systemPrompt = try optionalText(value, miner: miner, field: "backend.system_prompt") }
+            return .openai(config)
+        case "tgi":
+            let fields = try entries(node, known: Self.tgiKeys, miner: miner, field: "backend")
+            var config = TGIBackendConfig(http: try http(fields, node: node, miner: miner))
+            if let value = fields["max_new_tokens"] { config.maxNewTokens = try integer(value, miner: miner, field: "backend.max_new_tokens", in: 1...1_000_000) }
+            if let value = fields["temperature"] { config.temperature = try number(value, miner: miner, field: "backend.temperature", in: 0...100) }
+            if let value = fields["top_p"] { config.topP = try number(value, miner: miner, field: "backend.top_p", in: 0...1) }
+            if let value = fields["top_k"] { config.topK = try integer(value, miner: miner, field: "backend.top_k", in: 1...1_000_000) }
+            if let value = fields["repetition_penalty"] { config.repetitionPenalty = try number(value, miner: miner, field: "backend.repetition_penalty", in: 0...100) }
+            if let value = fields["stop"] {
+                guard let list = value.sequence else { throw error(value, miner: miner, field: "backend.stop", "expected a list of strings") }
+                config.stop = try list.map { item throws(ConfigError) in try string(item, miner: miner, field: "backend.stop") }
+            }
+            if let value = fields["message_template"] { config.messageTemplate = try string(value, miner: miner, field: "backend.message_template") }
+            if let value = fields["assistant_prefix"] { config.assistantPrefix = try string(value, miner: miner, field: "backend.assistant_prefix") }
+            if let value = fields["system_prompt"] { config.systemPrompt = try optionalText(value, miner: miner, field: "backend.system_prompt") }
+            return .tgi(config)
         default:
             let hint = Suggestion.closest(to: kind, in: Self.backendKinds).map { " (did you mean '\($0)'?)" } ?? ""
             throw error(kindNode, miner: miner, field: "backend.kind", "unknown backend '\(kind)'\(hint); expected one of: \(Self.backendKinds.joined(separator: ", "))")
         }
+    }
+
+    private func http(_ fields: [String: Node], node: Node, miner: String) throws(ConfigError) -> HTTPBackendConfig {
+        guard let urlNode = fields["base_url"] else {
+            throw error(node, miner: miner, field: "backend.base_url", "is required: the server's URL, e.g. http://127.0.0.1:8000/v1")
+        }
+        let url = try nonEmptyString(urlNode, miner: miner, field: "backend.base_url")
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw error(urlNode, miner: miner, field: "backend.base_url", "expected an http:// or https:// URL, got '\(url)'")
+        }
+        var config = HTTPBackendConfig(baseURL: url.hasSuffix("/") ? String(url.dropLast()) : url)
+        if let value = fields["connect_timeout"] { config.connectTimeout = try seconds(value, miner: miner, field: "backend.connect_timeout") }
+        if let value = fields["idle_timeout"] { config.idleTimeout = try seconds(value, miner: miner, field: "backend.idle_timeout") }
+        if let value = fields["extra_headers"] {
+            guard let mapping = value.mapping else { throw error(value, miner: miner, field: "backend.extra_headers", "expected a mapping of header names to values") }
+            for (key, header) in mapping {
+                config.extraHeaders[try nonEmptyString(key, miner: miner, field: "backend.extra_headers")] = try string(header, miner: miner, field: "backend.extra_headers")
+            }
+        }
+        return config
+    }
+
+    private func string(_ node: Node, miner: String, field: String) throws(ConfigError) -> String {
+        guard node.scalar != nil, let text = node.string else { throw error(node, miner: miner, field: field, "expected a string") }
+        return text
+    }
+
+    /// A string, or null/empty to leave it out.
+    private func optionalText(_ node: Node, miner: String, field: String) throws(ConfigError) -> String? {
+        if node == Node("~") || node.null != nil { return nil }
+        let text = try string(node, miner: miner, field: field)
+        return text.isEmpty ? nil : text
+    }
+
+    private func number(_ node: Node, miner: String, field: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+        guard node.scalar != nil, let value = node.float, range.contains(value) else {
+            throw error(node, miner: miner, field: field, "expected a number from \(range.lowerBound) to \(range.upperBound), got '\(node.string ?? "?")'")
+        }
+        return value
     }
 
     private func nonEmptyString(_ node: Node, miner: String? = nil, field: String) throws(ConfigError) -> String {

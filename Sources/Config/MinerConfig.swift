@@ -69,11 +69,70 @@ public enum TimeoutPolicy: Sendable, Equatable, CustomStringConvertible {
 /// The token producer of a miner.
 public enum BackendConfig: Sendable, Equatable {
     case mock(MockBackendConfig)
+    case openai(OpenAIBackendConfig)
+    case tgi(TGIBackendConfig)
 
     public var kind: String {
         switch self {
         case .mock: "mock"
+        case .openai: "openai"
+        case .tgi: "tgi"
         }
+    }
+}
+
+/// What both HTTP backends share: where the server is and how long to wait for it.
+public struct HTTPBackendConfig: Sendable, Equatable {
+    public var baseURL: String
+    /// Headers sent with every request (e.g. an organisation id).
+    public var extraHeaders: [String: String] = [:]
+    /// Seconds to connect; the answer's own deadline bounds the rest.
+    public var connectTimeout: Double = 5
+    /// Seconds the server may stay silent in the middle of a stream.
+    public var idleTimeout: Double = 30
+
+    public init(baseURL: String) {
+        self.baseURL = baseURL
+    }
+}
+
+/// An OpenAI-compatible chat server (OpenAI, vLLM, llama.cpp's server, Ollama).
+public struct OpenAIBackendConfig: Sendable, Equatable {
+    public static let defaultSystemPrompt = "You are a careful mathematician. Solve the problem step by step, "
+        + "then end your answer with a last line of the form: So the final answer is: X"
+
+    public var http: HTTPBackendConfig
+    public var model: String
+    /// The environment variable holding the API key (never logged, never stored).
+    public var apiKeyEnv: String?
+    public var temperature: Double?
+    public var topP: Double?
+    public var maxTokens: Int?
+    public var systemPrompt: String? = OpenAIBackendConfig.defaultSystemPrompt
+
+    public init(http: HTTPBackendConfig, model: String) {
+        self.http = http
+        self.model = model
+    }
+}
+
+/// A HuggingFace text-generation-inference server (`/generate_stream`).
+public struct TGIBackendConfig: Sendable, Equatable {
+    public var http: HTTPBackendConfig
+    public var maxNewTokens = 512
+    public var temperature: Double?
+    public var topP: Double?
+    public var topK: Int?
+    public var repetitionPenalty: Double?
+    public var stop: [String] = []
+    /// How the conversation becomes a prompt: `{role}` and `{text}` per message, then
+    /// `assistant_prefix`. The default is a plain `role: text` transcript.
+    public var messageTemplate = "{role}: {text}\n"
+    public var assistantPrefix = "assistant: "
+    public var systemPrompt: String? = OpenAIBackendConfig.defaultSystemPrompt
+
+    public init(http: HTTPBackendConfig) {
+        self.http = http
     }
 }
 

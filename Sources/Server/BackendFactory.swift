@@ -7,6 +7,10 @@ extension BackendConfig {
         switch self {
         case .mock(let mock):
             MockBackend(text: mock.text, delay: .milliseconds(mock.delayMilliseconds), failAfter: mock.failAfter)
+        case .openai(let config):
+            OpenAIBackend(config)
+        case .tgi(let config):
+            TGIBackend(config)
         }
     }
 }

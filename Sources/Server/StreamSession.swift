@@ -8,7 +8,7 @@ import Streaming
 /// moment it is decided, and stops everything when the client goes away.
 struct StreamSession {
     let engine: StreamingEngine
-    let items: AsyncThrowingStream<String, any Error>
+    let items: BackendItems
     let deadline: ContinuousClock.Instant
     let receivedAt: ContinuousClock.Instant
     let disconnect: ClientDisconnectWatcher?

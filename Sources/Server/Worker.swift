@@ -1,4 +1,5 @@
 import Admission
+import Backends
 import Config
 import Foundation
 import Hummingbird
@@ -45,7 +46,8 @@ public struct Worker: Sendable {
         let forwardException = Mutex<String?>(nil)
         let stopper = Mutex<Stopper?>(nil)
         let admission = try Admission(ownHotkey: miner.hotkey, config: miner.admission)
-        let app = makeApplication(log: log, admission: admission, drain: drain, onRunning: onRunning) { error in
+        let backend = miner.backend.makeBackend()
+        let app = makeApplication(log: log, admission: admission, backend: backend, drain: drain, onRunning: onRunning) { error in
             forwardException.withLock { $0 = error }
             let stop = stopper.withLock { $0 }
             Task { await stop?.begin("backend failure with stop_on_forward_exception", grace: gracePeriod) }
@@ -75,6 +77,7 @@ public struct Worker: Sendable {
             tasks.cancelAll()
         }
         log.flush()  // whatever the last streams recorded while the group wound down
+        await backend.shutdown()
         if let error = forwardException.withLock({ $0 }) {
             logger.critical("stopped after a backend failure (stop_on_forward_exception): \(error)")
             return Self.forwardExceptionExitCode
@@ -87,12 +90,13 @@ public struct Worker: Sendable {
     func makeApplication(
         log: LogWriter,
         admission: Admission,
+        backend: (any Backend)? = nil,
         drain: StopSignal = StopSignal(),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
         onForwardException: @escaping @Sendable (String) -> Void = { _ in }
     ) -> Application<SynapseResponder> {
         let responder = SynapseResponder(
-            miner: miner, backend: miner.backend.makeBackend(), log: log, admission: admission, drain: drain,
+            miner: miner, backend: backend ?? miner.backend.makeBackend(), log: log, admission: admission, drain: drain,
             onForwardException: onForwardException
         )
         return Application(

@@ -16,13 +16,16 @@ public struct StreamingEngine: Sendable {
         self.batchSize = batchSize
     }
 
-    public func run<C: Clock>(
-        items: AsyncThrowingStream<String, any Error>,
+    /// `items` must end its wait for the next item when the consuming task is cancelled (as
+    /// `AsyncThrowingStream` and the backends' `GenerationStream` do): that is how the deadline
+    /// stops a silent backend.
+    public func run<C: Clock, Items: AsyncSequence & Sendable>(
+        items: Items,
         deadline: C.Instant,
         clock: C,
         stop: StopSignal? = nil,
         emit: @escaping @Sendable (Batch) -> Void
-    ) async -> StreamSummary where C.Duration == Duration {
+    ) async -> StreamSummary where C.Duration == Duration, Items.Element == String {
         let batchSize = self.batchSize
         return await withTaskGroup(of: Race.self) { group in
             group.addTask {
@@ -66,14 +69,14 @@ public struct StreamingEngine: Sendable {
         case cancelled
     }
 
-    private static func consume<C: Clock>(
-        _ items: AsyncThrowingStream<String, any Error>,
+    private static func consume<C: Clock, Items: AsyncSequence>(
+        _ items: Items,
         batchSize: Int,
         deadline: C.Instant,
         clock: C,
         stop: StopSignal?,
         emit: @Sendable (Batch) -> Void
-    ) async -> StreamSummary {
+    ) async -> StreamSummary where Items.Element == String {
         var buffer: [String] = []
         buffer.reserveCapacity(batchSize)
         var generated = 0, sent = 0, batches = 0

@@ -2,7 +2,7 @@ import Testing
 @testable import Backends
 
 @Suite struct MockBackendTests {
-    func collect(_ stream: AsyncThrowingStream<String, any Error>) async throws -> [String] {
+    func collect(_ stream: BackendItems) async throws -> [String] {
         var items: [String] = []
         for try await item in stream { items.append(item) }
         return items
@@ -68,12 +68,9 @@ import Testing
     @Test func droppingTheStreamStopsTheProducer() async throws {
         let clock = ContinuousClock()
         let stream = MockBackend(text: String(repeating: "w ", count: 1000), delay: .milliseconds(5)).generate(request)
-        var iterator = stream.makeAsyncIterator()
-        _ = try await iterator.next()
-        let consumer = Task { [iterator] in
-            var iterator = iterator
+        let consumer = Task {
             var count = 0
-            while try await iterator.next() != nil { count += 1 }
+            for try await _ in stream { count += 1 }
             return count
         }
         try await Task.sleep(for: .milliseconds(30))

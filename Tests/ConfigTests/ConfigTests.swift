@@ -70,7 +70,7 @@ import Testing
         #expect(error("miners:\n  - name: m\n    hotkey: \(alice)\n    backend: {kind: mock}\n")
             == "c.yaml:2: miner 'm': field 'port': is required: a TCP port")
         #expect(error("miners:\n  - name: m\n    hotkey: \(alice)\n    port: 1\n    backend: {kind: gpt}\n")
-            == "c.yaml:5: miner 'm': field 'backend.kind': unknown backend 'gpt'; expected one of: mock")
+            == "c.yaml:5: miner 'm': field 'backend.kind': unknown backend 'gpt'; expected one of: mock, openai, tgi")
         #expect(error("miners:\n  - name: m\n    hotkey: 5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQ0\n    port: 1\n    backend: {kind: mock}\n")
             == "c.yaml:3: miner 'm': field 'hotkey': '5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQ0' is not a valid SS58 address: '0' is not a base58 character")
         #expect(error("miners:\n  - name: m\n    hotkey: 5Grwva\n    port: 1\n    backend: {kind: mock}\n")

@@ -1,0 +1,82 @@
+import AsyncHTTPClient
+import Config
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The pooled HTTP client of one backend (connections are reused across the worker's
+/// requests), and the shared steps of a streaming POST: send JSON, check the status, feed the
+/// body through the SSE parser, map network failures to `BackendError`s.
+final class HTTPStreamClient: Sendable {
+    let config: HTTPBackendConfig
+    private let client: HTTPClient
+
+    init(_ config: HTTPBackendConfig) {
+        self.config = config
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(
+            connect: .milliseconds(Int64(config.connectTimeout * 1000)),
+            read: .milliseconds(Int64(config.idleTimeout * 1000))  // the longest silence mid-stream
+        )
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// POSTs `body` to `path` and hands every SSE event's data to `event`, which returns false
+    /// to stop reading.
+    func streamEvents(
+        path: String, body: Data, headers: [String: String],
+        event: (String) async throws -> Bool
+    ) async throws {
+        var request = HTTPClientRequest(url: config.baseURL + path)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "text/event-stream")
+        for (name, value) in config.extraHeaders.merging(headers, uniquingKeysWith: { $1 }) {
+            request.headers.replaceOrAdd(name: name, value: value)
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(request, timeout: .seconds(Int64(config.connectTimeout + config.idleTimeout)))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw BackendError(.unreachable, "\(config.baseURL)\(path): \(error)")
+        }
+        guard response.status == .ok else {
+            let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
+            throw BackendError(.http, "\(config.baseURL)\(path) answered \(response.status.code): \(Self.errorMessage(text))")
+        }
+        var parser = SSEParser()
+        do {
+            for try await buffer in response.body {
+                for data in parser.feed(buffer.readableBytesView) where try await !event(data) { return }
+            }
+        } catch let error as BackendError {
+            throw error
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            let kind: BackendError.Kind = "\(error)".contains("readTimeout") ? .stalled : .closedEarly
+            throw BackendError(kind, kind == .stalled
+                ? "no data for \(config.idleTimeout) s (idle_timeout)" : "the stream broke: \(error)")
+        }
+        for data in parser.finish() where try await !event(data) { return }
+    }
+
+    /// The `error.message` (OpenAI) or `error` (TGI) of an error body, else the body itself.
+    static func errorMessage(_ body: String) -> String {
+        if let object = try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any] {
+            if let error = object["error"] as? [String: Any], let message = error["message"] as? String { return message }
+            if let message = object["error"] as? String { return message }
+            if let message = object["message"] as? String { return message }
+        }
+        return String(body.prefix(500))
+    }
+}
