@@ -104,7 +104,14 @@ let package = Package(
         .testTarget(name: "KeysTests", dependencies: ["Keys", "TestSupport"]),
         .testTarget(name: "AdmissionTests", dependencies: ["Admission", "Keys", "Wire", "Config", "TestSupport"]),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming"]),
-        .testTarget(name: "BackendsTests", dependencies: ["Backends"]),
+        .testTarget(
+            name: "BackendsTests",
+            dependencies: [
+                "Backends", "Config", "Streaming",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(
             name: "LogStoreTests",
             dependencies: ["LogStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
