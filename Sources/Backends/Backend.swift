@@ -23,11 +23,16 @@ public typealias BackendItems = any AsyncSequence<String, any Error> & Sendable
 public protocol Backend: Sendable {
     /// The config's `kind`, for the log.
     var kind: String { get }
-    func generate(_ request: GenerationRequest) -> BackendItems
+    /// Starts one generation; `report` receives what the server says about it (token usage).
+    func generate(_ request: GenerationRequest, report: GenerationReport) -> BackendItems
     /// Releases what the backend holds (connection pools) when the worker stops.
     func shutdown() async
 }
 
 extension Backend {
     public func shutdown() async {}
+
+    public func generate(_ request: GenerationRequest) -> BackendItems {
+        generate(request, report: GenerationReport())
+    }
 }

@@ -21,7 +21,7 @@ public struct MockBackend: Backend {
         public var description: String { "mock backend failed after \(afterItems) items (fail_after)" }
     }
 
-    public func generate(_ request: GenerationRequest) -> BackendItems {
+    public func generate(_ request: GenerationRequest, report: GenerationReport) -> BackendItems {
         let words = Self.words(text ?? Self.answer(to: request.question))
         let (stream, continuation) = AsyncThrowingStream<String, any Error>.makeStream()
         let producer = Task { [delay, failAfter] in

@@ -28,7 +28,7 @@ public struct OpenAIBackend: Backend {
         return body
     }
 
-    public func generate(_ request: GenerationRequest) -> BackendItems {
+    public func generate(_ request: GenerationRequest, report: GenerationReport) -> BackendItems {
         let body = (try? JSONSerialization.data(withJSONObject: body(request), options: [.sortedKeys])) ?? Data()
         var headers: [String: String] = [:]
         if let variable = config.apiKeyEnv, let key = ProcessInfo.processInfo.environment[variable] {
@@ -46,6 +46,9 @@ public struct OpenAIBackend: Backend {
                 }
                 if let error = object["error"] {
                     throw BackendError(.http, "the server reported an error mid-stream: \(error)")
+                }
+                if let usage = object["usage"] as? [String: Any] {
+                    report.recordUsage(prompt: usage["prompt_tokens"] as? Int, completion: usage["completion_tokens"] as? Int)
                 }
                 for choice in object["choices"] as? [[String: Any]] ?? [] {
                     if let delta = choice["delta"] as? [String: Any], let content = delta["content"] as? String, !content.isEmpty {

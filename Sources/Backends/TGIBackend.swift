@@ -24,7 +24,7 @@ public struct TGIBackend: Backend {
     }
 
     func body(_ request: GenerationRequest) -> [String: Any] {
-        var parameters: [String: Any] = ["max_new_tokens": config.maxNewTokens, "details": false]
+        var parameters: [String: Any] = ["max_new_tokens": config.maxNewTokens, "details": true]
         if let temperature = config.temperature { parameters["temperature"] = temperature; parameters["do_sample"] = true }
         if let topP = config.topP { parameters["top_p"] = topP }
         if let topK = config.topK { parameters["top_k"] = topK }
@@ -33,7 +33,7 @@ public struct TGIBackend: Backend {
         return ["inputs": prompt(request), "parameters": parameters, "stream": true]
     }
 
-    public func generate(_ request: GenerationRequest) -> BackendItems {
+    public func generate(_ request: GenerationRequest, report: GenerationReport) -> BackendItems {
         let body = (try? JSONSerialization.data(withJSONObject: body(request), options: [.sortedKeys])) ?? Data()
         return GenerationStream { [http] send in
             var finished = false
@@ -49,7 +49,12 @@ public struct TGIBackend: Backend {
                     await send(text)
                 }
                 // The last event carries the whole text in generated_text.
-                if let generated = object["generated_text"], !(generated is NSNull) { finished = true }
+                if let generated = object["generated_text"], !(generated is NSNull) {
+                    finished = true
+                    if let details = object["details"] as? [String: Any] {
+                        report.recordUsage(prompt: nil, completion: details["generated_tokens"] as? Int)
+                    }
+                }
                 return true
             }
             if !finished { throw BackendError(.closedEarly, "the stream ended before the final event (generated_text)") }

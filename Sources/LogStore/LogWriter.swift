@@ -76,8 +76,9 @@ public final class LogWriter: Service, Sendable {
             INSERT INTO requests (worker, miner_hotkey, synapse, backend, batch_size, validator_hotkey,
                 dendrite_ip, dendrite_version, uuid, nonce, timeout, received_at, first_batch_at, finished_at,
                 outcome, status, reason, batches, items_sent, bytes_sent, items_generated, items_unsent,
-                final_answer_sent, detail, queue_wait_s)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                final_answer_sent, detail, queue_wait_s, backend_first_item_s, backend_items_per_s, prompt_tokens,
+                completion_tokens)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let values: [(any DatabaseValueConvertible)?] = [
             record.worker, record.minerHotkey, record.synapse, record.backend, record.batchSize,
@@ -85,6 +86,7 @@ public final class LogWriter: Service, Sendable {
             record.timeout, record.receivedAt, record.firstBatchAt, record.finishedAt, record.outcome,
             record.status, record.reason, record.batches.count, record.itemsSent, record.bytesSent,
             record.itemsGenerated, record.itemsUnsent, record.finalAnswerSent, record.detail, record.queueWait,
+            record.backendFirstItem, record.backendItemsPerSecond, record.promptTokens, record.completionTokens,
         ]
         try request.execute(arguments: StatementArguments(values))
         let requestID = db.lastInsertedRowID

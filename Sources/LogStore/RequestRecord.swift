@@ -24,6 +24,11 @@ public struct RequestRecord: Sendable, Equatable {
     public var detail: String?
     /// Seconds spent waiting for a stream slot.
     public var queueWait: Double?
+    /// Seconds from the stream's start to the backend's first item.
+    public var backendFirstItem: Double?
+    public var backendItemsPerSecond: Double?
+    public var promptTokens: Int?
+    public var completionTokens: Int?
     public var itemsSent = 0
     public var bytesSent = 0
     public var itemsGenerated = 0

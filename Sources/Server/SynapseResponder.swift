@@ -136,9 +136,10 @@ struct SynapseResponder: HTTPResponder {
         record.status = 200
         record.validatorHotkey = synapse.dendrite.hotkey ?? record.validatorHotkey
         record.uuid = synapse.dendrite.uuid ?? record.uuid
+        let report = GenerationReport()
         let session = StreamSession(
             engine: StreamingEngine(batchSize: miner.streamingBatchSize),
-            items: backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string))),
+            items: backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string)), report: report),
             deadline: timing.receivedAt + .seconds(timeout),
             receivedAt: timing.receivedAt,
             disconnect: watcher,
@@ -161,12 +162,14 @@ struct SynapseResponder: HTTPResponder {
             } catch {
                 result.clientGone = true
             }
-            finish(record, result: result, timing: timing, logger: logger)
+            finish(record, result: result, report: report, timing: timing, logger: logger)
         }
         return Response(status: .ok, headers: fields, body: body)
     }
 
-    private func finish(_ record: RequestRecord, result: StreamSession.Result, timing: RequestTiming, logger: Logger) {
+    private func finish(
+        _ record: RequestRecord, result: StreamSession.Result, report: GenerationReport, timing: RequestTiming, logger: Logger
+    ) {
         var record = record
         let outcome = Outcome.of(result.summary.end, batchesWritten: result.written.count, clientGone: result.clientGone)
         record.outcome = outcome.rawValue
@@ -176,6 +179,10 @@ struct SynapseResponder: HTTPResponder {
         record.bytesSent = result.bytesSent
         record.itemsGenerated = result.summary.itemsGenerated
         record.finalAnswerSent = result.finalAnswerSent
+        record.backendFirstItem = result.summary.firstItemDelay?.seconds
+        record.backendItemsPerSecond = result.summary.itemsPerSecond
+        record.promptTokens = report.promptTokens
+        record.completionTokens = report.completionTokens
         record.firstBatchAt = result.written.first.map { timing.receivedAtUnix + $0.offset }
         if case .failed(let error) = result.summary.end { record.reason = error }
         if result.summary.end == .stopped { record.reason = "worker stopping: shutdown grace period over" }

@@ -37,7 +37,19 @@ public struct StreamSummary: Sendable, Equatable {
     public var itemsSent: Int
     public var batches: Int
 
+    /// From the start of the stream to the backend's first item.
+    public var firstItemDelay: Duration?
+    /// From the first item to the last.
+    public var generationTime: Duration?
+
     public var itemsUnsent: Int { itemsGenerated - itemsSent }
+
+    /// Items per second between the first item and the last; nil below two items.
+    public var itemsPerSecond: Double? {
+        guard itemsGenerated > 1, let time = generationTime, time > .zero else { return nil }
+        let (seconds, attoseconds) = time.components
+        return Double(itemsGenerated - 1) / (Double(seconds) + Double(attoseconds) / 1e18)
+    }
 
     public init(end: StreamEnd, itemsGenerated: Int, itemsSent: Int, batches: Int) {
         self.end = end

@@ -76,10 +76,12 @@ public struct StreamingEngine: Sendable {
         clock: C,
         stop: StopSignal?,
         emit: @Sendable (Batch) -> Void
-    ) async -> StreamSummary where Items.Element == String {
+    ) async -> StreamSummary where Items.Element == String, C.Duration == Duration {
         var buffer: [String] = []
         buffer.reserveCapacity(batchSize)
         var generated = 0, sent = 0, batches = 0
+        let started = clock.now
+        var firstItem: C.Instant?, lastItem: C.Instant?
 
         func flush(final: Bool) {
             let text = buffer.joined()
@@ -92,7 +94,12 @@ public struct StreamingEngine: Sendable {
             buffer.removeAll(keepingCapacity: true)
         }
         func summary(_ end: StreamEnd) -> StreamSummary {
-            StreamSummary(end: end, itemsGenerated: generated, itemsSent: sent, batches: batches)
+            var summary = StreamSummary(end: end, itemsGenerated: generated, itemsSent: sent, batches: batches)
+            if let firstItem, let lastItem {
+                summary.firstItemDelay = started.duration(to: firstItem)
+                summary.generationTime = firstItem.duration(to: lastItem)
+            }
+            return summary
         }
         /// Cancellation means the deadline passed, the worker is stopping, or the request was abandoned.
         func interrupted() -> StreamSummary {
@@ -104,10 +111,13 @@ public struct StreamingEngine: Sendable {
         if stop?.isFired == true { return summary(.stopped) }
         do {
             for try await item in items {
+                let now = clock.now
+                if firstItem == nil { firstItem = now }
+                lastItem = now
                 generated += 1
                 buffer.append(item)
                 // The template checks the clock after taking each item and before sending.
-                if clock.now >= deadline { return summary(.timedOut) }
+                if now >= deadline { return summary(.timedOut) }
                 if Task.isCancelled || stop?.isFired == true { return interrupted() }
                 if buffer.count == batchSize { flush(final: false) }
             }
