@@ -63,7 +63,7 @@ final class HTTPStreamClient: Sendable {
             throw CancellationError()
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            let kind: BackendError.Kind = "\(error)".contains("readTimeout") ? .stalled : .closedEarly
+            let kind: BackendError.Kind = (error as? HTTPClientError) == .readTimeout ? .stalled : .closedEarly
             throw BackendError(kind, kind == .stalled
                 ? "no data for \(config.idleTimeout) s (idle_timeout)" : "the stream broke: \(error)")
         }

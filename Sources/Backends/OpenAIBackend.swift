@@ -13,6 +13,12 @@ public struct OpenAIBackend: Backend {
         self.http = HTTPStreamClient(config.http)
     }
 
+    /// Why the backend cannot work in this environment (its API key variable is unset), or nil.
+    public static func problem(_ config: OpenAIBackendConfig, environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
+        guard let variable = config.apiKeyEnv else { return nil }
+        return environment[variable]?.isEmpty == false ? nil : "backend.api_key_env: the environment variable \(variable) is not set"
+    }
+
     public func shutdown() async { await http.shutdown() }
 
     func body(_ request: GenerationRequest) -> [String: Any] {

@@ -46,7 +46,7 @@ public struct Worker: Sendable {
         let forwardException = Mutex<String?>(nil)
         let stopper = Mutex<Stopper?>(nil)
         let admission = try Admission(ownHotkey: miner.hotkey, config: miner.admission)
-        let backend = miner.backend.makeBackend()
+        let backend = try miner.backend.makeCheckedBackend()
         let app = makeApplication(log: log, admission: admission, backend: backend, drain: drain, onRunning: onRunning) { error in
             forwardException.withLock { $0 = error }
             let stop = stopper.withLock { $0 }

@@ -141,3 +141,13 @@ import Testing
         }
     }
 }
+
+@Suite struct OpenAIConfigTests {
+    @Test func aMissingAPIKeyVariableIsNamed() {
+        var config = OpenAIBackendConfig(http: HTTPBackendConfig(baseURL: "http://127.0.0.1:1/v1"), model: "m")
+        #expect(OpenAIBackend.problem(config, environment: [:]) == nil)
+        config.apiKeyEnv = "MY_KEY"
+        #expect(OpenAIBackend.problem(config, environment: [:]) == "backend.api_key_env: the environment variable MY_KEY is not set")
+        #expect(OpenAIBackend.problem(config, environment: ["MY_KEY": "sk"]) == nil)
+    }
+}
