@@ -179,6 +179,38 @@ import Testing
             == "c.yaml:2: miner 'm': field 'wallet': give either hotkey (an SS58 address) or wallet, not both")
     }
 
+    @Test func httpBackends() throws {
+        let yaml = """
+            miners:
+              - name: o
+                hotkey: \(alice)
+                port: 1
+                backend: {kind: openai, base_url: "http://127.0.0.1:8000/v1/", model: smollm2, api_key_env: KEY,
+                          temperature: 0.2, top_p: 0.9, max_tokens: 64, system_prompt: '', extra_headers: {X-Org: o},
+                          connect_timeout: 2, idle_timeout: 9}
+              - name: t
+                hotkey: \(bob)
+                port: 2
+                backend: {kind: tgi, base_url: "https://tgi.local", max_new_tokens: 100, top_k: 5, stop: ["</s>"]}
+            """
+        let config = try MinersConfig.parse(yaml: yaml, file: "c.yaml")
+        guard case .openai(let openai) = try config.miner(named: "o").backend, case .tgi(let tgi) = try config.miner(named: "t").backend else {
+            Issue.record("wrong backend kinds")
+            return
+        }
+        #expect(openai.http.baseURL == "http://127.0.0.1:8000/v1")
+        #expect(openai.http.extraHeaders == ["X-Org": "o"] && openai.http.connectTimeout == 2 && openai.http.idleTimeout == 9)
+        #expect(openai.model == "smollm2" && openai.apiKeyEnv == "KEY" && openai.maxTokens == 64 && openai.systemPrompt == nil)
+        #expect(tgi.maxNewTokens == 100 && tgi.topK == 5 && tgi.stop == ["</s>"])
+        #expect(tgi.systemPrompt == OpenAIBackendConfig.defaultSystemPrompt)
+        #expect(error(miner("").replacingOccurrences(of: "{kind: mock}", with: "{kind: openai, base_url: 'http://x'}"))
+            == "c.yaml:5: miner 'm': field 'backend.model': is required: the model name the server serves")
+        #expect(error(miner("").replacingOccurrences(of: "{kind: mock}", with: "{kind: tgi, base_url: 'ftp://x'}"))
+            == "c.yaml:5: miner 'm': field 'backend.base_url': expected an http:// or https:// URL, got 'ftp://x'")
+        #expect(error(miner("").replacingOccurrences(of: "{kind: mock}", with: "{kind: openai, base_url: 'http://x', model: m, temprature: 1}")).hasPrefix(
+            "c.yaml:5: miner 'm': field 'backend': unknown key 'temprature' (did you mean 'temperature'?)"))
+    }
+
     @Test func unknownMinerNamesTheOthers() throws {
         let config = try MinersConfig.parse(yaml: miner(""), file: "c.yaml")
         #expect(throws: ConfigError(file: "c.yaml", message: "no miner named 'x'; the miners are: m")) {
