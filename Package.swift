@@ -89,6 +89,7 @@ let package = Package(
             dependencies: [
                 "Server", "Config", "LogStore", "Supervisor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -3,6 +3,7 @@ import Config
 import Foundation
 import LogStore
 import Logging
+import ServiceLifecycle
 import Supervisor
 import UnixSignals
 
@@ -71,11 +72,13 @@ struct SuperviseCommand: AsyncParsableCommand {
 
         let started = ContinuousClock.now
         logger.notice("supervising \(config.miners.count) miners of \(config.file); database \(config.database), logs in \(config.logDirectory)/")
+        // The control socket stops gracefully, after the workers; the log writer last.
+        let controlGroup = ServiceGroup(configuration: .init(services: [control], logger: logger))
+        let controlTask = Task {
+            do { try await controlGroup.run() } catch { logger.error("control socket failed: \(error)") }
+        }
+        let logTask = Task { try? await log.run() }
         await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try? await log.run() }
-            tasks.addTask {
-                do { try await control.run() } catch { logger.error("control socket failed: \(error)") }
-            }
             tasks.addTask {
                 await Self.reportStartup(supervisor, since: started, logger: logger)
             }
@@ -106,7 +109,10 @@ struct SuperviseCommand: AsyncParsableCommand {
             for await _ in stopped {}
             tasks.cancelAll()
         }
-        log.flush()
+        await controlGroup.triggerGracefulShutdown()
+        await controlTask.value
+        logTask.cancel()
+        await logTask.value
         try? FileManager.default.removeItem(atPath: config.controlSocket)
         withExtendedLifetime(lock) {}
         logger.notice("all workers stopped; supervisor exiting")
