@@ -116,3 +116,47 @@ import Testing
         }
     }
 }
+
+@Suite struct AnalysisViewTests {
+    @Test func theViewsAnswerTheREADMEsQuestions() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("views-\(UUID().uuidString).sqlite").path
+        let database = try LogDatabase.open(path: path)
+        try Migrations.migrate(database)
+        let writer = LogWriter(database: database, logger: Logger(label: "test"))
+        func record(_ validator: String, _ outcome: String, sent: Int, generated: Int, batches: [Double], final: Bool) {
+            var record = RequestRecord(
+                worker: "alpha", minerHotkey: "5Grw", synapse: "StreameinsteinSynapse", backend: "mock", batchSize: 4,
+                receivedAt: 1000, finishedAt: 1002, outcome: outcome, status: outcome == "rejected" ? 401 : 200
+            )
+            record.validatorHotkey = validator
+            record.timeout = outcome == "rejected" ? nil : 12
+            record.nonce = 999_500_000_000
+            record.itemsSent = sent
+            record.itemsGenerated = generated
+            record.finalAnswerSent = final
+            record.firstBatchAt = batches.first.map { 1000 + $0 }
+            record.batches = batches.enumerated().map { BatchRecord(sequence: $0, offset: $1, items: 4, bytes: 20, isFinal: false) }
+            writer.record(record)
+        }
+        record("v1", "complete", sent: 8, generated: 8, batches: [0.2, 0.6], final: true)
+        record("v1", "partial_timeout", sent: 4, generated: 10, batches: [0.5], final: false)
+        record("v2", "rejected", sent: 0, generated: 0, batches: [], final: false)
+        writer.flush()
+        try database.read { db in
+            let facts = try Row.fetchAll(db, sql: "SELECT ttfb_s, arrival_lag_s, delivered_share, largest_batch, mean_batch_gap_s FROM request_facts ORDER BY id")
+            #expect(abs((facts[0]["ttfb_s"] as Double) - 0.2) < 1e-9)
+            #expect(abs((facts[0]["arrival_lag_s"] as Double) - 0.5) < 1e-9)
+            #expect(abs((facts[0]["mean_batch_gap_s"] as Double) - 0.4) < 1e-9)
+            #expect(facts[0]["largest_batch"] as Int == 4)
+            #expect(facts[1]["delivered_share"] as Double == 0.4)
+            let partial = try Row.fetchAll(db, sql: "SELECT validator_hotkey, items_unsent FROM partial_responses")
+            #expect(partial.map { $0["validator_hotkey"] as String } == ["v1"] && partial[0]["items_unsent"] as Int == 6)
+            let outcomes = try Row.fetchAll(db, sql: "SELECT outcome, requests, final_answer_rate FROM request_outcomes ORDER BY outcome")
+            #expect(outcomes.map { $0["outcome"] as String } == ["complete", "partial_timeout", "rejected"])
+            #expect(outcomes[0]["final_answer_rate"] as Double == 1)
+            let validators = try Row.fetchAll(db, sql: "SELECT * FROM per_validator ORDER BY validator_hotkey")
+            #expect(validators.map { [$0["requests"] as Int, $0["rejected"], $0["timeouts"], $0["complete"]] } == [[2, 0, 1, 1], [1, 1, 0, 0]])
+            #expect(validators[0]["mean_timeout_s"] as Double == 12)
+        }
+    }
+}
