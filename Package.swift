@@ -88,6 +88,7 @@ let package = Package(
             name: "miners",
             dependencies: [
                 "Server", "Config", "LogStore", "Supervisor",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

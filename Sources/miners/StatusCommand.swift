@@ -1,6 +1,7 @@
 import ArgumentParser
 import Config
 import Foundation
+import GRDB
 import LogStore
 import Supervisor
 
@@ -15,6 +16,18 @@ struct StatusCommand: AsyncParsableCommand {
             signal; REQ/5M and TIMEOUTS/5M count the logged requests (rejections excluded) and \
             worker-side timeouts of the last five minutes. Without a running supervisor it says \
             so and shows what the database knows.
+
+            With --since, --from/--to or --by it also analyses the log of that window, grouped \
+            (default by miner), over every --db given (merged): REQ requests; COMPLETE, \
+            PARTIAL (at least one batch, then the worker's deadline), EMPTY-TO (deadline before \
+            any batch), ERROR (backend failed), GONE (client left), REJECTED; TTFB time to the \
+            first batch, p50/p95/p99 in ms; DELIVERED mean share of generated items that were \
+            sent; FINAL share of streamed answers in which "the final answer is:" reached the \
+            wire (what a cut answer still earns); SENT-BEFORE-TO items that reached the wire in \
+            answers the deadline cut, UNSENT items generated and never sent; B/REQ batches per \
+            request; >N batches over --large-batch items; GAP mean time between batches; \
+            REQ/MIN; REJ% rejection rate; BUDGET mean timeout in force. --json and --csv carry \
+            every figure, with rejections by reason.
             """
     )
 
@@ -22,6 +35,61 @@ struct StatusCommand: AsyncParsableCommand {
 
     @Flag(name: .long, help: "Print JSON instead of a table.")
     var json = false
+
+    @Flag(name: .long, help: "Print the analysis as CSV.")
+    var csv = false
+
+    @Option(name: .long, help: "Analyse the last stretch of time: 30m, 1h, 24h, 7d.")
+    var since: String?
+
+    @Option(name: .long, help: "Analyse from this time: Unix seconds or ISO 8601 (2026-11-25T03:00:00Z).")
+    var from: String?
+
+    @Option(name: .long, help: "Analyse up to this time (default now).")
+    var to: String?
+
+    @Option(name: .long, help: "Group the analysis by miner, hotkey, backend, batch-size, validator (comma-separated).")
+    var by: String?
+
+    @Option(name: .long, help: "Only these miners (comma-separated).") var miner: String?
+    @Option(name: .long, help: "Only these validator hotkeys (comma-separated).") var validator: String?
+    @Option(name: .long, help: "Only these backends (comma-separated).") var backend: String?
+    @Option(name: .customLong("batch-size"), help: "Only these batch sizes (comma-separated).") var batchSize: String?
+
+    @Option(name: .long, help: "Count batches with more items than this (SN1 penalises chunks over 200 tokens).")
+    var largeBatch = 200
+
+    var wantsAnalysis: Bool { since != nil || from != nil || by != nil || csv }
+
+    func analysisQuery(now: Double) throws -> RequestAnalysis.Query {
+        func time(_ text: String) throws -> Double {
+            if let seconds = Double(text) { return seconds }
+            if let date = ISO8601DateFormatter().date(from: text) { return date.timeIntervalSince1970 }
+            throw ValidationError("'\(text)' is not a time: give Unix seconds or ISO 8601, e.g. 2026-11-25T03:00:00Z")
+        }
+        let end = try to.map(time) ?? now
+        var start = try from.map(time) ?? end - 3600
+        if let since {
+            guard let unit = since.last, let amount = Double(since.dropLast()), amount > 0,
+                  let scale = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][String(unit)] else {
+                throw ValidationError("--since takes a number and a unit, e.g. 30m, 1h, 24h, 7d; got '\(since)'")
+            }
+            start = end - amount * scale
+        }
+        var query = RequestAnalysis.Query(from: start, to: end)
+        query.largeBatch = largeBatch
+        func list(_ text: String?) -> [String] { text.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [] }
+        if let by {
+            query.groupBy = try list(by).map { name in
+                guard let dimension = RequestAnalysis.Dimension(rawValue: name) else {
+                    throw ValidationError("--by takes \(RequestAnalysis.Dimension.allCases.map(\.rawValue).joined(separator: ", ")); got '\(name)'")
+                }
+                return dimension
+            }
+        }
+        query.filters = [.miner: list(miner), .validator: list(validator), .backend: list(backend), .batchSize: list(batchSize)]
+        return query
+    }
 
     func run() async throws {
         let databasePath = try target.database()
@@ -62,10 +130,28 @@ struct StatusCommand: AsyncParsableCommand {
             }
         }
 
+        var analysis: [RequestAnalysis.Figures]?
+        var query: RequestAnalysis.Query?
+        if wantsAnalysis {
+            let window = try analysisQuery(now: now)
+            let paths = target.db.isEmpty ? [databasePath] : target.db
+            let databases = try paths.map { path -> DatabaseQueue in
+                guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path)") }
+                return try LogDatabase.open(path: path)
+            }
+            analysis = try RequestAnalysis.run(databases, window)
+            query = window
+        }
+        if csv, let analysis, let query {
+            print(AnalysisFormat.csv(analysis, query))
+            return
+        }
+
         if json {
             let output = StatusOutput(
                 supervisor: live.map { .init(pid: $0.pid, config: $0.config, startedAt: $0.startedAt) },
                 supervisorError: liveError,
+                analysis: analysis,
                 refusals5m: refusals.map { .init(validator: $0.validator, status: $0.status, reason: $0.reason, count: $0.count) },
                 miners: rows.map { row in
                     StatusOutput.Row(
@@ -102,6 +188,10 @@ struct StatusCommand: AsyncParsableCommand {
             print(align([["VALIDATOR", "STATUS", "REASON", "COUNT"]] + refusals.map {
                 [$0.validator, String($0.status), $0.reason, String($0.count)]
             }))
+        }
+        if let analysis, let query {
+            print("\nrequests from \(Date(timeIntervalSince1970: query.from).formatted(.iso8601)) to \(Date(timeIntervalSince1970: query.to).formatted(.iso8601)):")
+            print(align(AnalysisFormat.table(analysis, query)))
         }
     }
 
@@ -140,6 +230,7 @@ struct StatusOutput: Encodable {
     }
     var supervisor: Supervisor?
     var supervisorError: String?
+    var analysis: [RequestAnalysis.Figures]?
     var refusals5m: [Refusal]
     var miners: [Row]
 

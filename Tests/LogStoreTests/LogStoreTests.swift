@@ -160,3 +160,69 @@ import Testing
         }
     }
 }
+
+@Suite struct RequestAnalysisTests {
+    func database(_ records: [RequestRecord]) throws -> DatabaseQueue {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("analysis-\(UUID().uuidString).sqlite").path
+        let database = try LogDatabase.open(path: path)
+        try Migrations.migrate(database)
+        let writer = LogWriter(database: database, logger: Logger(label: "test"))
+        records.forEach(writer.record)
+        writer.flush()
+        return database
+    }
+
+    func request(
+        _ worker: String, _ validator: String, _ outcome: String, at: Double = 1000, ttfb: Double? = nil,
+        batches: [Int] = [], generated: Int = 0, final: Bool = false
+    ) -> RequestRecord {
+        var record = RequestRecord(
+            worker: worker, minerHotkey: "5\(worker)", synapse: "S", backend: "mock", batchSize: 4, receivedAt: at,
+            finishedAt: at + 2, outcome: outcome, status: outcome == "rejected" ? 401 : 200
+        )
+        record.validatorHotkey = validator
+        record.timeout = outcome == "rejected" ? nil : 10
+        record.firstBatchAt = ttfb.map { at + $0 }
+        record.batches = batches.enumerated().map { BatchRecord(sequence: $0, offset: (ttfb ?? 0) + Double($0) * 0.5, items: $1, bytes: $1, isFinal: false) }
+        record.itemsSent = batches.reduce(0, +)
+        record.itemsGenerated = generated
+        record.finalAnswerSent = final
+        if outcome == "rejected" { record.reason = "stale_nonce" }
+        return record
+    }
+
+    @Test func figuresFollowFromTheInputsAndDatabasesMerge() throws {
+        let first = try database([
+            request("a", "v1", "complete", ttfb: 0.1, batches: [4, 4, 2], generated: 10, final: true),
+            request("a", "v1", "partial_timeout", ttfb: 0.3, batches: [4, 300], generated: 400),
+            request("a", "v2", "rejected"),
+            request("b", "v2", "empty_timeout", generated: 3),
+            request("a", "v1", "complete", at: 5000, ttfb: 0.1, batches: [1], generated: 1, final: true),  // outside the window
+        ])
+        let second = try database([request("a", "v1", "complete", ttfb: 0.2, batches: [4], generated: 4, final: true)])
+        var query = RequestAnalysis.Query(from: 900, to: 1900)  // 1000 s: 16.7 minutes
+        let byMiner = try RequestAnalysis.run([first, second], query)
+        #expect(byMiner.map { $0.group["miner"] } == ["a", "b"])
+        let a = byMiner[0]
+        #expect(a.requests == 4)
+        #expect(a.outcomes == ["complete": 2, "partial_timeout": 1, "rejected": 1])
+        #expect(a.rejections == ["stale_nonce": 1])
+        #expect(abs(a.ttfbP50! - 0.2) < 1e-9 && abs(a.ttfbP95! - 0.3) < 1e-9)
+        #expect(a.itemsSentBeforeTimeout == 304)
+        #expect(a.itemsUnsent == 96)
+        #expect(abs(a.meanDeliveredShare! - (1 + 0.76 + 1) / 3) < 1e-9)
+        #expect(abs(a.finalAnswerRate! - 2.0 / 3) < 1e-9)
+        #expect(a.largestBatch == 300 && a.batchesAboveLimit == 1)
+        #expect(abs(a.meanBatchGap! - 0.5) < 1e-9)
+        #expect(abs(a.requestsPerMinute - 4 / (1000.0 / 60)) < 1e-9)
+        #expect(a.rejectionRate == 0.25)
+        #expect(byMiner[1].outcomes == ["empty_timeout": 1] && byMiner[1].itemsUnsent == 3 && byMiner[1].ttfbP50 == nil)
+
+        query.groupBy = [.validator]
+        query.filters = [.miner: ["a"]]
+        let byValidator = try RequestAnalysis.run([first], query)
+        #expect(byValidator.map { $0.group["validator"]! } == ["v1", "v2"])
+        #expect(byValidator.map(\.requests) == [2, 1])
+        #expect(byValidator[1].rejectionRate == 1)
+    }
+}
