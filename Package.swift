@@ -84,10 +84,12 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The HTML report: inline SVG charts of the log.
+        .target(name: "Report", dependencies: ["LogStore"]),
         .executableTarget(
             name: "miners",
             dependencies: [
-                "Server", "Config", "LogStore", "Supervisor",
+                "Server", "Config", "LogStore", "Supervisor", "Report",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,6 +106,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Keys"], path: "Tests/TestSupport"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "KeysTests", dependencies: ["Keys", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report", "LogStore"]),
         .testTarget(name: "AdmissionTests", dependencies: ["Admission", "Keys", "Wire", "Config", "TestSupport"]),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming"]),
         .testTarget(

@@ -12,7 +12,7 @@ struct Miners: AsyncParsableCommand {
             and timeout; it restarts crashed workers and stops them cleanly.
             """,
         subcommands: [
-            SuperviseCommand.self, StatusCommand.self, CheckCommand.self, ReloadCommand.self,
+            SuperviseCommand.self, StatusCommand.self, ReportCommand.self, CheckCommand.self, ReloadCommand.self,
             RestartCommand.self, StopCommand.self, StartCommand.self, WorkerCommand.self, MigrateCommand.self,
         ]
     )

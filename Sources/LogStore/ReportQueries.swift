@@ -1,0 +1,66 @@
+import GRDB
+
+/// What `miners report` draws, read from one or more databases.
+public enum ReportQueries {
+    public struct Request: Sendable, Equatable {
+        public var worker: String
+        public var outcome: String
+        public var receivedAt: Double
+        public var ttfb: Double?
+        public var deliveredShare: Double?
+    }
+
+    /// One slow request and when each of its batches reached the wire.
+    public struct Timeline: Sendable, Equatable {
+        public var worker: String
+        public var validator: String
+        public var outcome: String
+        public var timeout: Double?
+        public var total: Double
+        public var batchOffsets: [Double]
+    }
+
+    public struct Data: Sendable {
+        public var from: Double
+        public var to: Double
+        public var requests: [Request]
+        public var slowest: [Timeline]
+        public var validators: [RequestAnalysis.Figures]
+    }
+
+    public static func load(_ databases: [DatabaseQueue], from: Double, to: Double, slowest count: Int = 10) throws -> Data {
+        var requests: [Request] = []
+        var slowest: [Timeline] = []
+        for database in databases {
+            try database.read { db in
+                requests += try Row.fetchAll(db, sql: """
+                    SELECT worker, outcome, received_at, first_batch_at - received_at AS ttfb,
+                           CASE WHEN items_generated > 0 THEN 1.0 * items_sent / items_generated END AS share
+                    FROM requests WHERE received_at >= ? AND received_at < ?
+                    """, arguments: [from, to]).map {
+                    Request(worker: $0["worker"], outcome: $0["outcome"], receivedAt: $0["received_at"], ttfb: $0["ttfb"], deliveredShare: $0["share"])
+                }
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT id, worker, coalesce(validator_hotkey, '-') AS validator, outcome, timeout,
+                           finished_at - received_at AS total
+                    FROM requests WHERE received_at >= ? AND received_at < ? AND outcome != 'rejected'
+                    ORDER BY total DESC LIMIT ?
+                    """, arguments: [from, to, count])
+                for row in rows {
+                    let offsets = try Double.fetchAll(db, sql: "SELECT offset_s FROM batches WHERE request_id = ? ORDER BY seq", arguments: [row["id"]])
+                    slowest.append(Timeline(
+                        worker: row["worker"], validator: row["validator"], outcome: row["outcome"], timeout: row["timeout"],
+                        total: row["total"], batchOffsets: offsets
+                    ))
+                }
+            }
+        }
+        var query = RequestAnalysis.Query(from: from, to: to)
+        query.groupBy = [.validator]
+        return Data(
+            from: from, to: to, requests: requests.sorted { $0.receivedAt < $1.receivedAt },
+            slowest: Array(slowest.sorted { $0.total > $1.total }.prefix(count)),
+            validators: try RequestAnalysis.run(databases, query)
+        )
+    }
+}

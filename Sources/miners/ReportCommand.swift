@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import GRDB
+import LogStore
+import Report
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a self-contained HTML report of a window of the log.",
+        discussion: """
+            Charts: outcomes over time per miner, time to first batch, the share of each answer \
+            delivered, the batches of the slowest requests against their timeout, and a table \
+            per validator. The file needs no network to be viewed. Several --db are merged.
+            """
+    )
+
+    @Option(name: .long, help: "A log database (repeat for several machines).")
+    var db: [String]
+
+    @Option(name: .long, help: "The window: 30m, 24h, 7d (ending now).")
+    var since = "24h"
+
+    @Option(name: .long, help: "The HTML file to write.")
+    var out = "report.html"
+
+    func validate() throws {
+        guard !db.isEmpty else { throw ValidationError("give at least one --db PATH") }
+    }
+
+    func run() throws {
+        guard let unit = since.last, let amount = Double(since.dropLast()), amount > 0,
+              let scale = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][String(unit)] else {
+            throw ValidationError("--since takes a number and a unit, e.g. 30m, 24h, 7d; got '\(since)'")
+        }
+        let now = Date().timeIntervalSince1970
+        let databases = try db.map { path -> DatabaseQueue in
+            guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path)") }
+            return try LogDatabase.open(path: path)
+        }
+        let data = try ReportQueries.load(databases, from: now - amount * scale, to: now)
+        try ReportPage.html(data).write(toFile: out, atomically: true, encoding: .utf8)
+        print("wrote \(out): \(data.requests.count) requests from \(db.joined(separator: ", "))")
+    }
+}
