@@ -137,7 +137,9 @@ import Testing
             #expect(summary.itemsGenerated > 3 && summary.itemsGenerated < 40)
             for _ in 0..<50 where server.clientGoneAt.withLock({ $0 }) == nil { try await Task.sleep(for: .milliseconds(10)) }
             let gone = try #require(server.clientGoneAt.withLock { $0 }, "the server never saw the request close")
-            #expect(gone - deadline < .milliseconds(100))
+            // Typically 20-40 ms (the server notices at its next write, 20 ms apart); the bound
+            // leaves room for a loaded CI machine running every suite at once.
+            #expect(gone - deadline < .milliseconds(250))
         }
     }
 }

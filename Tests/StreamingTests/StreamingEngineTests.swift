@@ -89,7 +89,7 @@ import Testing
 
     @Test func timeoutBeforeTheFirstBatchSendsNothing() async {
         let started = clock.now
-        let (summary, batches) = await run(items: words(5), end: .stayOpen, deadline: .milliseconds(200))
+        let (summary, batches) = await run(items: words(5), end: .stayOpen, deadline: .seconds(2))
         #expect(batches.isEmpty)
         #expect(counts(summary) == StreamSummary(end: .timedOut, itemsGenerated: 5, itemsSent: 0, batches: 0))
         #expect(summary.itemsUnsent == 5)
@@ -98,7 +98,7 @@ import Testing
     }
 
     @Test func timeoutMidBatchDropsTheRemainder() async {
-        let (summary, batches) = await run(items: words(15), end: .stayOpen, deadline: .milliseconds(200))
+        let (summary, batches) = await run(items: words(15), end: .stayOpen, deadline: .seconds(2))
         #expect(batches.map(\.items) == [12])
         #expect(counts(summary) == StreamSummary(end: .timedOut, itemsGenerated: 15, itemsSent: 12, batches: 1))
         #expect(Outcome.of(summary.end, batchesWritten: 1, clientGone: false) == .partialTimeout)
