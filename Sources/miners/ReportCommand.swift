@@ -29,16 +29,13 @@ struct ReportCommand: ParsableCommand {
     }
 
     func run() throws {
-        guard let unit = since.last, let amount = Double(since.dropLast()), amount > 0,
-              let scale = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][String(unit)] else {
-            throw ValidationError("--since takes a number and a unit, e.g. 30m, 24h, 7d; got '\(since)'")
-        }
+        let window = try secondsOf(since: since)
         let now = Date().timeIntervalSince1970
         let databases = try db.map { path -> DatabaseQueue in
             guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path)") }
             return try LogDatabase.open(path: path)
         }
-        let data = try ReportQueries.load(databases, from: now - amount * scale, to: now)
+        let data = try ReportQueries.load(databases, from: now - window, to: now)
         try ReportPage.html(data).write(toFile: out, atomically: true, encoding: .utf8)
         print("wrote \(out): \(data.requests.count) requests from \(db.joined(separator: ", "))")
     }

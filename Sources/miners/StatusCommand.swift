@@ -69,13 +69,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
         let end = try to.map(time) ?? now
         var start = try from.map(time) ?? end - 3600
-        if let since {
-            guard let unit = since.last, let amount = Double(since.dropLast()), amount > 0,
-                  let scale = ["s": 1.0, "m": 60, "h": 3600, "d": 86400][String(unit)] else {
-                throw ValidationError("--since takes a number and a unit, e.g. 30m, 1h, 24h, 7d; got '\(since)'")
-            }
-            start = end - amount * scale
-        }
+        if let since { start = end - (try secondsOf(since: since)) }
         var query = RequestAnalysis.Query(from: start, to: end)
         query.largeBatch = largeBatch
         func list(_ text: String?) -> [String] { text.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? [] }
