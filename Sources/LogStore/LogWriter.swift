@@ -77,8 +77,8 @@ public final class LogWriter: Service, Sendable {
                 dendrite_ip, dendrite_version, uuid, nonce, timeout, received_at, first_batch_at, finished_at,
                 outcome, status, reason, batches, items_sent, bytes_sent, items_generated, items_unsent,
                 final_answer_sent, detail, queue_wait_s, backend_first_item_s, backend_items_per_s, prompt_tokens,
-                completion_tokens)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                completion_tokens, largest_batch, batch_span_s)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let values: [(any DatabaseValueConvertible)?] = [
             record.worker, record.minerHotkey, record.synapse, record.backend, record.batchSize,
@@ -87,6 +87,8 @@ public final class LogWriter: Service, Sendable {
             record.status, record.reason, record.batches.count, record.itemsSent, record.bytesSent,
             record.itemsGenerated, record.itemsUnsent, record.finalAnswerSent, record.detail, record.queueWait,
             record.backendFirstItem, record.backendItemsPerSecond, record.promptTokens, record.completionTokens,
+            record.batches.map(\.items).max() ?? 0,
+            record.batches.isEmpty ? nil : record.batches.map(\.offset).max()! - record.batches.map(\.offset).min()!,
         ]
         try request.execute(arguments: StatementArguments(values))
         let requestID = db.lastInsertedRowID
