@@ -16,7 +16,7 @@ struct ConfigReader {
     static let blacklistKeys = ["allow", "deny", "metagraph", "min_stake", "require_validator_permit", "allow_non_registered"]
     static let walletKeys = ["path", "name", "hotkey"]
     static let restartKeys = ["backoff_initial", "backoff_max", "min_uptime", "max_restarts", "window"]
-    static let supervisorKeys = ["grace_period", "log_dir"]
+    static let supervisorKeys = ["grace_period", "log_dir", "metrics_port", "metrics_host"]
     static let mockKeys = ["kind", "text", "delay_ms", "fail_after"]
     static let httpKeys = ["kind", "base_url", "extra_headers", "connect_timeout", "idle_timeout", "system_prompt"]
     static let openAIKeys = httpKeys + ["model", "api_key_env", "temperature", "top_p", "max_tokens"]
@@ -71,6 +71,9 @@ struct ConfigReader {
             if let other = miners.first(where: { $0.port == miner.port && $0.host == miner.host }) {
                 throw error(node, miner: miner.name, field: "port", "port \(miner.port) on \(miner.host) is already used by miner '\(other.name)'")
             }
+            if miner.port == supervisor.metricsPort {
+                throw error(node, miner: miner.name, field: "port", "port \(miner.port) is the supervisor's metrics_port")
+            }
             if let other = miners.first(where: { $0.hotkey == miner.hotkey }) {
                 throw error(node, miner: miner.name, field: "hotkey", "hotkey \(miner.hotkey) is already used by miner '\(other.name)'")
             }
@@ -86,6 +89,10 @@ struct ConfigReader {
             config.gracePeriod = try seconds(value, field: "supervisor.grace_period", allowZero: true)
         }
         if let value = fields["log_dir"] { config.logDirectory = try nonEmptyString(value, field: "supervisor.log_dir") }
+        if let value = fields["metrics_port"] {
+            config.metricsPort = try integer(value, field: "supervisor.metrics_port", in: 1...65535)
+        }
+        if let value = fields["metrics_host"] { config.metricsHost = try nonEmptyString(value, field: "supervisor.metrics_host") }
         return config
     }
 
@@ -366,7 +373,7 @@ struct ConfigReader {
         return value
     }
 
-    private func integer(_ node: Node, miner: String, field: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    private func integer(_ node: Node, miner: String? = nil, field: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         guard node.scalar != nil, let value = node.int, range.contains(value) else {
             let bounds = range.upperBound == Int.max ? "of at least \(range.lowerBound)" : "from \(range.lowerBound) to \(range.upperBound)"
             throw error(node, miner: miner, field: field, "expected an integer \(bounds), got '\(node.string ?? "?")'")

@@ -100,9 +100,14 @@ public struct SupervisorConfig: Sendable, Equatable {
     public var gracePeriod: Double = 20
     /// Per-miner log files; default `logs/` next to the database.
     public var logDirectory: String?
+    /// Prometheus metrics on `metricsHost:metricsPort/metrics`; off when no port is given.
+    public var metricsPort: Int?
+    /// Loopback by default: the metrics name hotkeys and validators.
+    public var metricsHost = "127.0.0.1"
 
-    public init(gracePeriod: Double = 20, logDirectory: String? = nil) {
+    public init(gracePeriod: Double = 20, logDirectory: String? = nil, metricsPort: Int? = nil) {
         self.gracePeriod = gracePeriod
         self.logDirectory = logDirectory
+        self.metricsPort = metricsPort
     }
 }

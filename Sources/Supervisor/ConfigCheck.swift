@@ -12,6 +12,10 @@ public enum ConfigCheck {
                 throw ConfigError(file: path, miner: miner.name, field: "port", message: problem)
             }
         }
+        if let port = config.supervisor.metricsPort, !ownPorts.contains("\(config.supervisor.metricsHost):\(port)"),
+           let problem = PortCheck.problem(host: config.supervisor.metricsHost, port: port) {
+            throw ConfigError(file: path, field: "supervisor.metrics_port", message: problem)
+        }
         return config
     }
 

@@ -57,9 +57,13 @@ public actor Supervisor {
     public func reload() async throws(ConfigError) -> String {
         var ownPorts = Set<String>()
         for slot in slots.values { ownPorts.insert(ConfigCheck.key(await slot.config)) }
+        if let port = config.supervisor.metricsPort { ownPorts.insert("\(config.supervisor.metricsHost):\(port)") }
         let new = try ConfigCheck.run(path: config.file, ownPorts: ownPorts)
         guard new.database == config.database else {
             throw ConfigError(file: config.file, field: "database", message: "cannot change while the supervisor runs (it is \(config.database)); restart the supervisor")
+        }
+        guard new.supervisor.metricsPort == config.supervisor.metricsPort, new.supervisor.metricsHost == config.supervisor.metricsHost else {
+            throw ConfigError(file: config.file, field: "supervisor.metrics_port", message: "cannot change while the supervisor runs; restart the supervisor")
         }
         let oldByName = Dictionary(uniqueKeysWithValues: config.miners.map { ($0.name, $0) })
         let newByName = Dictionary(uniqueKeysWithValues: new.miners.map { ($0.name, $0) })

@@ -21,6 +21,10 @@ struct SuperviseCommand: AsyncParsableCommand {
             the config (as `miners reload`). Workers stop by themselves within a second if the \
             supervisor is killed.
 
+            Metrics: with supervisor.metrics_port set, Prometheus metrics per miner (requests by \
+            outcome, rejections, batches, items, time to first batch, restarts) at \
+            http://metrics_host:metrics_port/metrics, counted from the log since the supervisor started.
+
             Control: `miners status`, `miners reload`, `miners restart|stop|start NAME`, over a \
             Unix socket next to the database.
             """
@@ -68,12 +72,21 @@ struct SuperviseCommand: AsyncParsableCommand {
             )
         }
         try? FileManager.default.removeItem(atPath: config.controlSocket)  // stale: we hold the lock
-        let control = ControlServer.application(supervisor: supervisor, socketPath: config.controlSocket, logger: logger)
+        var services: [any Service] = [
+            ControlServer.application(supervisor: supervisor, socketPath: config.controlSocket, logger: logger),
+        ]
+        if let port = config.supervisor.metricsPort {
+            let metrics = try MinerMetrics(database: database, miners: config.miners.map(\.name))
+            services.append(MetricsServer.application(
+                metrics: metrics, supervisor: supervisor, host: config.supervisor.metricsHost, port: port, logger: logger
+            ))
+            logger.notice("Prometheus metrics on http://\(config.supervisor.metricsHost):\(port)/metrics")
+        }
 
         let started = ContinuousClock.now
         logger.notice("supervising \(config.miners.count) miners of \(config.file); database \(config.database), logs in \(config.logDirectory)/")
-        // The control socket stops gracefully, after the workers; the log writer last.
-        let controlGroup = ServiceGroup(configuration: .init(services: [control], logger: logger))
+        // The control socket and metrics stop gracefully, after the workers; the log writer last.
+        let controlGroup = ServiceGroup(configuration: .init(services: services, logger: logger))
         let controlTask = Task {
             do { try await controlGroup.run() } catch { logger.error("control socket failed: \(error)") }
         }

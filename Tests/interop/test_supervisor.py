@@ -11,24 +11,26 @@ import aiohttp
 import pytest
 
 from interop_support import (
-    HOTKEYS, MINERS_BIN, ask, free_port, miners_json, pid_alive, port_is_free, query, question, raw_stream,
-    wait_until,
+    HOTKEYS, MINERS_BIN, ask, free_port, miners_json, pid_alive, port_is_free, query, question, raw_post,
+    raw_stream, signed_headers, synapse_body, wait_until,
 )
 
 WORDS40 = " ".join(f"w{i}" for i in range(40))
 
 
 class Supervisor:
-    def __init__(self, tmp: Path, miners: list, grace=10, extra=""):
+    def __init__(self, tmp: Path, miners: list, grace=10, extra="", metrics_port=None):
         self.tmp = tmp
         self.db = tmp / "log.sqlite"
         self.config = tmp / "miners.yaml"
+        self.metrics_port = metrics_port
         self.write(miners, grace, extra)
         self.log = open(tmp / "supervisor.log", "w")
         self.proc = subprocess.Popen([MINERS_BIN, "supervise", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT)
 
     def write(self, miners, grace=10, extra=""):
-        lines = [f"database: {self.db}", f"supervisor: {{grace_period: {grace}}}", extra, "miners:"]
+        metrics = f", metrics_port: {self.metrics_port}" if self.metrics_port else ""
+        lines = [f"database: {self.db}", f"supervisor: {{grace_period: {grace}{metrics}}}", extra, "miners:"]
         lines += [f"  - {m}" for m in miners]
         self.config.write_text("\n".join(lines) + "\n")
 
@@ -285,3 +287,54 @@ def test_a_second_signal_forces_the_stop(supervisor):
     assert not pid_alive(pid)
     exits = query(s.db, "select signal from lifecycle where miner = 'slow' and event = 'exit'")
     assert [r["signal"] for r in exits] == [9]
+
+
+def scrape(port):
+    """{series: value} of the supervisor's Prometheus text."""
+    import urllib.request
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        text = response.read().decode()
+    return {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line and not line.startswith("#")}
+
+
+def test_prometheus_metrics_count_what_the_workers_did(supervisor):
+    ports, metrics_port = [free_port(), free_port()], free_port()
+    slow = '{kind: mock, text: "a b c d e f g h i j k l m n o p q r s t", delay_ms: 100}'
+    s = supervisor([miner(0, "fast", ports[0], streaming_batch_size=4, backend=MOCK40),
+                    miner(1, "slow", ports[1], streaming_batch_size=2, timeout=0.8, backend=slow)],
+                   metrics_port=metrics_port)
+    before = s.wait_running(["fast", "slow"])
+    assert scrape(metrics_port)['miners_requests_total{miner="fast",outcome="complete"}'] == 0
+
+    complete = asyncio.run(ask(ports[0], HOTKEYS[0], question("q"), timeout=10))
+    partial = asyncio.run(ask(ports[1], HOTKEYS[1], question("q"), timeout=10))  # the miner stops at 0.8 s
+    assert complete.dendrite.status_code == 200 and partial.dendrite.status_code == 200
+    # A request signed for another miner: refused with 401.
+    messages = [question("q")]
+    status, _ = asyncio.run(raw_post(ports[0], signed_headers(HOTKEYS[0], messages, sign_for=HOTKEYS[1]),
+                                     synapse_body(messages)))
+    assert status == 401
+    # The worker's log writer flushes every 100 ms: let the row land before the kill.
+    assert wait_until(lambda: query(s.db, "select 1 from requests where worker = 'slow'"), timeout=5)
+    os.kill(before["slow"]["pid"], signal.SIGKILL)
+    s.wait_running(["slow"], timeout=10)
+
+    def settled():
+        m = scrape(metrics_port)
+        return m if m['miners_worker_restarts_total{miner="slow"}'] == 1 and m['miners_requests_total{miner="fast",outcome="rejected"}'] == 1 else None
+    m = wait_until(settled, timeout=5, interval=0.2)
+    assert m, scrape(metrics_port)
+    assert m['miners_requests_total{miner="fast",outcome="complete"}'] == 1
+    assert m['miners_requests_total{miner="slow",outcome="partial_timeout"}'] == 1
+    assert m['miners_batches_total{miner="fast"}'] == 10
+    assert m['miners_items_sent_total{miner="fast"}'] == 40
+    row = query(s.db, "select batches, items_sent, reason from requests where worker = 'slow'")[0]
+    assert 0 < row["batches"] < 10
+    assert m['miners_batches_total{miner="slow"}'] == row["batches"]
+    assert m['miners_items_sent_total{miner="slow"}'] == row["items_sent"]
+    reason = query(s.db, "select reason from requests where outcome = 'rejected'")[0]["reason"]
+    assert m[f'miners_rejections_total{{miner="fast",status="401",reason="{reason}"}}'] == 1
+    assert m['miners_time_to_first_batch_seconds_count{miner="fast"}'] == 1
+    assert m['miners_time_to_first_batch_seconds_count{miner="slow"}'] == 1
+    assert m['miners_worker_up{miner="slow"}'] == 1 and m['miners_worker_restarts_total{miner="fast"}'] == 0
