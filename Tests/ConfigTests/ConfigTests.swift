@@ -94,6 +94,14 @@ import Testing
         #expect(error(sameHotkey) == "c.yaml:6: miner 'n': field 'hotkey': hotkey \(alice) is already used by miner 'm'")
     }
 
+    @Test func metricsPortIsCheckedAgainstTheMiners() throws {
+        let config = try MinersConfig.parse(yaml: "supervisor: {metrics_port: 9464}\n" + miner(""), file: "c.yaml")
+        #expect(config.supervisor.metricsPort == 9464 && config.supervisor.metricsHost == "127.0.0.1")
+        #expect(try MinersConfig.parse(yaml: miner(""), file: "c.yaml").supervisor.metricsPort == nil)
+        #expect(error("supervisor: {metrics_port: 9000}\n" + miner("")) == "c.yaml:3: miner 'm': field 'port': port 9000 is the supervisor's metrics_port")
+        #expect(error("supervisor: {metrics_port: 70000}\n" + miner("")) == "c.yaml:1: field 'supervisor.metrics_port': expected an integer from 1 to 65535, got '70000'")
+    }
+
     let bob = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
 
     @Test func minersInheritTheDefaultsAndOverrideThem() throws {
