@@ -1,0 +1,158 @@
+import GRDB
+import GRDBSQLite
+
+/// Reads the requests of an analysis window once, row by row through SQLite's own API (the
+/// generic row decoding costs more than the scan at a million rows), and adds each to its group.
+struct WindowScan {
+    static let outcomes = ["complete", "partial_timeout", "empty_timeout", "empty", "stream_error", "client_disconnect", "rejected"]
+    static let rejected = outcomes.firstIndex(of: "rejected")!
+    /// Joins the parts of a group's key: a control character no hotkey or name contains.
+    static let separator = "\u{1F}"
+
+    let query: RequestAnalysis.Query
+    /// The group as one text, computed by SQLite.
+    let keyText: String
+    let filter: String
+    let filterArguments: [(any DatabaseValueConvertible)?]
+
+    init(query: RequestAnalysis.Query) {
+        self.query = query
+        let keys = query.groupBy.map { "coalesce(CAST(\($0.column) AS TEXT), '-')" }
+        keyText = keys.isEmpty ? "''" : keys.joined(separator: " || char(31) || ")
+        var conditions = ["received_at >= ?", "received_at < ?"]
+        var arguments: [(any DatabaseValueConvertible)?] = [query.from, query.to]
+        for (dimension, values) in query.filters.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where !values.isEmpty {
+            conditions.append("CAST(\(dimension.column) AS TEXT) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")
+            arguments += values.map { $0 }
+        }
+        filter = conditions.joined(separator: " AND ")
+        filterArguments = arguments
+    }
+
+    static func parts(of key: String) -> [String] {
+        key.isEmpty ? [] : key.split(separator: separator, omittingEmptySubsequences: false).map(String.init)
+    }
+
+    func scan(_ db: Database, into groups: inout [String: GroupTotals]) throws {
+        // A window holding most of the table is read faster in table order than through the
+        // time index (a lookup per row).
+        let inWindow = try Int.fetchOne(db, sql: "SELECT count(*) FROM requests WHERE received_at >= ? AND received_at < ?", arguments: [query.from, query.to]) ?? 0
+        let total = try Int.fetchOne(db, sql: "SELECT coalesce(max(id), 0) - coalesce(min(id), 0) + 1 FROM requests") ?? 0
+        let source = inWindow * 4 > total ? "requests NOT INDEXED" : "requests"
+        let outcomeIndex = "CASE outcome " + Self.outcomes.enumerated().map { "WHEN '\($1)' THEN \($0)" }.joined(separator: " ") + " END"
+        let statement = try db.makeStatement(sql: """
+            SELECT \(keyText), \(outcomeIndex), coalesce(reason, '-'), received_at, first_batch_at - received_at,
+                   finished_at - received_at, received_at - nonce / 1e9, queue_wait_s, timeout, items_sent, items_unsent,
+                   items_generated, final_answer_sent, batches, largest_batch, batch_span_s
+            FROM \(source) WHERE \(filter)
+            """)
+        try statement.setArguments(StatementArguments(filterArguments))
+        let raw = statement.sqliteStatement
+        // Groups by position, so that each row's totals are changed in place.
+        var keys = Array(groups.keys)
+        var totals = keys.map { groups[$0]! }
+        var index = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, $0) })
+        func text(_ column: Int32) -> String {
+            String(cString: sqlite3_column_text(raw, column))
+        }
+        func optionalDouble(_ column: Int32) -> Double? {
+            sqlite3_column_type(raw, column) == SQLITE_NULL ? nil : sqlite3_column_double(raw, column)
+        }
+        func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(raw, column)) }
+        while true {
+            let code = sqlite3_step(raw)
+            if code == SQLITE_DONE { break }
+            guard code == SQLITE_ROW else { throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage) }
+            let key = text(0)
+            let group: Int
+            if let known = index[key] {
+                group = known
+            } else {
+                group = keys.count
+                index[key] = group
+                keys.append(key)
+                totals.append(GroupTotals())
+            }
+            let outcome = Int(sqlite3_column_int64(raw, 1))
+            totals[group].add(
+                outcome: outcome, reason: outcome == Self.rejected ? text(2) : nil,
+                timeToFirstBatch: optionalDouble(4), total: sqlite3_column_double(raw, 5), arrivalLag: optionalDouble(6),
+                queueWait: optionalDouble(7), timeout: optionalDouble(8), itemsSent: int(9), itemsUnsent: int(10),
+                itemsGenerated: int(11), finalAnswerSent: int(12) != 0, batches: int(13), largestBatch: int(14),
+                batchSpan: optionalDouble(15)
+            )
+        }
+        groups = Dictionary(uniqueKeysWithValues: zip(keys, totals))
+    }
+}
+
+/// Running sums of one group, turned into `Figures` at the end.
+struct GroupTotals {
+    var requests = 0
+    var outcomes = [Int](repeating: 0, count: WindowScan.outcomes.count)
+    var rejections: [String: Int] = [:]
+    var firstBatchDelays: [Double] = []
+    var total = Mean(), arrivalLag = Mean(), queueWait = Mean(), timeout = Mean()
+    var deliveredShare = Mean(), finalAnswer = Mean(), batches = Mean(), batchGap = Mean()
+    var itemsSentBeforeTimeout = 0
+    var itemsUnsent = 0
+    var largestBatch = 0
+    var batchesAboveLimit = 0
+
+    struct Mean {
+        var sum = 0.0
+        var count = 0
+        mutating func add(_ value: Double?) {
+            guard let value else { return }
+            sum += value
+            count += 1
+        }
+        var value: Double? { count == 0 ? nil : sum / Double(count) }
+    }
+
+    mutating func add(
+        outcome: Int, reason: String?, timeToFirstBatch: Double?, total: Double, arrivalLag: Double?, queueWait: Double?,
+        timeout: Double?, itemsSent: Int, itemsUnsent: Int, itemsGenerated: Int, finalAnswerSent: Bool, batches: Int,
+        largestBatch: Int, batchSpan: Double?
+    ) {
+        requests += 1
+        outcomes[outcome] += 1
+        self.arrivalLag.add(arrivalLag)
+        if let reason {  // refused: nothing was streamed
+            rejections[reason, default: 0] += 1
+            return
+        }
+        if let timeToFirstBatch { firstBatchDelays.append(timeToFirstBatch) }
+        self.total.add(total)
+        self.queueWait.add(queueWait)
+        self.timeout.add(timeout)
+        if WindowScan.outcomes[outcome].hasSuffix("_timeout") { itemsSentBeforeTimeout += itemsSent }
+        self.itemsUnsent += itemsUnsent
+        if itemsGenerated > 0 { deliveredShare.add(Double(itemsSent) / Double(itemsGenerated)) }
+        finalAnswer.add(finalAnswerSent ? 1 : 0)
+        self.batches.add(Double(batches))
+        self.largestBatch = max(self.largestBatch, largestBatch)
+        if batches > 1, let batchSpan { batchGap.add(batchSpan / Double(batches - 1)) }
+    }
+
+    func figures(group: [String: String], minutes: Double) -> RequestAnalysis.Figures {
+        // Nearest rank: the smallest value with at least p of the values at or below it.
+        let sorted = firstBatchDelays.sorted()
+        func percentile(_ p: Double) -> Double? {
+            sorted.isEmpty ? nil : sorted[max(1, Int((p * Double(sorted.count)).rounded(.up))) - 1]
+        }
+        var named: [String: Int] = [:]
+        for (index, count) in outcomes.enumerated() where count > 0 { named[WindowScan.outcomes[index]] = count }
+        return RequestAnalysis.Figures(
+            group: group, requests: requests, outcomes: named, rejections: rejections,
+            ttfbP50: percentile(0.50), ttfbP95: percentile(0.95), ttfbP99: percentile(0.99),
+            meanTotal: total.value, meanArrivalLag: arrivalLag.value, meanQueueWait: queueWait.value,
+            itemsSentBeforeTimeout: itemsSentBeforeTimeout, itemsUnsent: itemsUnsent,
+            meanDeliveredShare: deliveredShare.value, finalAnswerRate: finalAnswer.value,
+            meanBatchesPerRequest: batches.value, largestBatch: largestBatch, batchesAboveLimit: batchesAboveLimit,
+            meanBatchGap: batchGap.value, requestsPerMinute: Double(requests) / minutes,
+            rejectionRate: requests == 0 ? 0 : Double(outcomes[WindowScan.rejected]) / Double(requests),
+            meanTimeout: timeout.value
+        )
+    }
+}
