@@ -18,15 +18,19 @@ public final class LogWriter: Service, Sendable {
     private let pending = Mutex<[Entry]>([])
     private let interval: Duration
     private let logger: Logger
+    /// False only to measure what logging costs (benchmarks): request records are dropped.
+    private let recordsRequests: Bool
 
-    public init(database: DatabaseQueue, interval: Duration = .milliseconds(100), logger: Logger) {
+    public init(database: DatabaseQueue, interval: Duration = .milliseconds(100), logger: Logger, recordsRequests: Bool = true) {
         self.database = database
         self.interval = interval
         self.logger = logger
+        self.recordsRequests = recordsRequests
     }
 
     /// Queues a record; returns at once.
     public func record(_ record: RequestRecord) {
+        guard recordsRequests else { return }
         pending.withLock { $0.append(.request(record)) }
     }
 

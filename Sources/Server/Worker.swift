@@ -29,6 +29,8 @@ public struct Worker: Sendable {
     public var exitWithParent = false
     /// How long streams may finish when the supervisor is gone.
     public var orphanGracePeriod: Duration = .milliseconds(500)
+    /// False only in benchmarks, to measure what logging every request and batch costs.
+    public var recordsRequests = true
 
     public init(miner: MinerConfig, databasePath: String, logger: Logger) {
         self.miner = miner
@@ -41,7 +43,7 @@ public struct Worker: Sendable {
         let database = try LogDatabase.open(path: databasePath)
         let applied = try Migrations.migrate(database)
         if !applied.isEmpty { logger.info("database \(databasePath): applied \(applied.joined(separator: ", "))") }
-        let log = LogWriter(database: database, logger: logger)
+        let log = LogWriter(database: database, logger: logger, recordsRequests: recordsRequests)
         let drain = StopSignal()
         let forwardException = Mutex<String?>(nil)
         let stopper = Mutex<Stopper?>(nil)

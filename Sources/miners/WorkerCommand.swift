@@ -40,6 +40,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Stop when standard input closes (the supervisor's pipe: the worker never outlives it).")
     var exitWithParent = false
 
+    @Flag(name: .long, help: "Write no request, batch or timeout rows (benchmarks only: measures what logging costs).")
+    var noRequestLog = false
+
     func validate() throws {
         guard grace >= 0, grace.isFinite else { throw ValidationError("--grace must be a non-negative number of seconds") }
     }
@@ -63,6 +66,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var worker = Worker(miner: miner, databasePath: db ?? config.database, logger: logger)
         worker.gracePeriod = .milliseconds(Int64(grace * 1000))
         worker.exitWithParent = exitWithParent
+        worker.recordsRequests = !noRequestLog
         let status = try await worker.run { [host = miner.host] port in
             // A line a parent process or test can wait for (unbuffered).
             FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
