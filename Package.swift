@@ -88,12 +88,27 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The validator's side: signed requests, the dendrite's reading of a stream, load and
+        // the configuration matrix.
+        .target(
+            name: "Simulator",
+            dependencies: [
+                "Wire", "Keys", "Config", "LogStore", "Supervisor",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // The HTML report: inline SVG charts of the log.
         .target(name: "Report", dependencies: ["LogStore"]),
         .executableTarget(
             name: "miners",
             dependencies: [
-                "Server", "Config", "LogStore", "Supervisor", "Report",
+                "Server", "Config", "LogStore", "Supervisor", "Report", "Simulator",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -201,14 +201,6 @@ struct StatusCommand: AsyncParsableCommand {
         default: String(format: "%.0fd%02.0fh", (seconds / 86400).rounded(.down), (seconds / 3600).truncatingRemainder(dividingBy: 24).rounded(.down))
         }
     }
-
-    func align(_ rows: [[String]]) -> String {
-        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
-        return rows.map { row in
-            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }.joined(separator: "\n")
-    }
 }
 
 struct StatusOutput: Encodable {
