@@ -141,6 +141,7 @@ let package = Package(
             dependencies: ["LogStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
+        .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Backends", "Wire", "Keys", "Config", "TestSupport"]),
         .testTarget(
             name: "SupervisorTests",
             dependencies: [

@@ -27,9 +27,12 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from functools import partial
 from pathlib import Path
 
+# Tests/interop/synapse.py redeclares a base field on purpose (as the subnet does); pydantic warns.
+warnings.filterwarnings("ignore", message='Field name "required_hash_fields"')
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "Tests" / "interop"))
 import bittensor as bt  # noqa: E402
 import bittensor.utils.networking as networking  # noqa: E402

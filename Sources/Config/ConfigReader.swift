@@ -23,12 +23,12 @@ struct ConfigReader {
     static let tgiKeys = httpKeys + ["max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "stop", "message_template", "assistant_prefix"]
     static let backendKinds = ["mock", "openai", "tgi"]
 
-    private func error(_ node: Node?, miner: String? = nil, field: String? = nil, _ message: String) -> ConfigError {
+    func error(_ node: Node?, miner: String? = nil, field: String? = nil, _ message: String) -> ConfigError {
         ConfigError(file: file, line: node?.mark?.line, miner: miner, field: field, message: message)
     }
 
     /// The mapping's entries by key, rejecting unknown keys (a typo must not pass silently).
-    private func entries(
+    func entries(
         _ node: Node, known: [String], miner: String? = nil, field: String? = nil
     ) throws(ConfigError) -> [String: Node] {
         guard let mapping = node.mapping else {
@@ -260,7 +260,7 @@ struct ConfigReader {
         return policy
     }
 
-    private func timeout(_ node: Node, miner: String) throws(ConfigError) -> TimeoutPolicy {
+    func timeout(_ node: Node, miner: String?) throws(ConfigError) -> TimeoutPolicy {
         if node.string == "request" { return .request }
         guard node.scalar != nil, let seconds = node.float, seconds.isFinite, seconds > 0 else {
             throw error(node, miner: miner, field: "timeout", "expected 'request' (use the request's timeout) or a positive number of seconds, got '\(node.string ?? "?")'")
@@ -268,7 +268,7 @@ struct ConfigReader {
         return .fixed(seconds: seconds)
     }
 
-    private func backend(_ node: Node, miner: String) throws(ConfigError) -> BackendConfig {
+    func backend(_ node: Node, miner: String?) throws(ConfigError) -> BackendConfig {
         guard let mapping = node.mapping else {
             throw error(node, miner: miner, field: "backend", "expected a mapping with a 'kind' (\(Self.backendKinds.joined(separator: ", ")))")
         }
@@ -320,7 +320,7 @@ struct ConfigReader {
         }
     }
 
-    private func http(_ fields: [String: Node], node: Node, miner: String) throws(ConfigError) -> HTTPBackendConfig {
+    private func http(_ fields: [String: Node], node: Node, miner: String?) throws(ConfigError) -> HTTPBackendConfig {
         guard let urlNode = fields["base_url"] else {
             throw error(node, miner: miner, field: "backend.base_url", "is required: the server's URL, e.g. http://127.0.0.1:8000/v1")
         }
@@ -340,40 +340,40 @@ struct ConfigReader {
         return config
     }
 
-    private func string(_ node: Node, miner: String, field: String) throws(ConfigError) -> String {
+    private func string(_ node: Node, miner: String?, field: String) throws(ConfigError) -> String {
         guard node.scalar != nil, let text = node.string else { throw error(node, miner: miner, field: field, "expected a string") }
         return text
     }
 
     /// A string, or null/empty to leave it out.
-    private func optionalText(_ node: Node, miner: String, field: String) throws(ConfigError) -> String? {
+    private func optionalText(_ node: Node, miner: String?, field: String) throws(ConfigError) -> String? {
         if node == Node("~") || node.null != nil { return nil }
         let text = try string(node, miner: miner, field: field)
         return text.isEmpty ? nil : text
     }
 
-    private func number(_ node: Node, miner: String, field: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+    private func number(_ node: Node, miner: String?, field: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
         guard node.scalar != nil, let value = node.float, range.contains(value) else {
             throw error(node, miner: miner, field: field, "expected a number from \(range.lowerBound) to \(range.upperBound), got '\(node.string ?? "?")'")
         }
         return value
     }
 
-    private func nonEmptyString(_ node: Node, miner: String? = nil, field: String) throws(ConfigError) -> String {
+    func nonEmptyString(_ node: Node, miner: String? = nil, field: String) throws(ConfigError) -> String {
         guard node.scalar != nil, let text = node.string, !text.isEmpty else {
             throw error(node, miner: miner, field: field, "expected a non-empty string")
         }
         return text
     }
 
-    private func seconds(_ node: Node, miner: String? = nil, field: String, allowZero: Bool = false) throws(ConfigError) -> Double {
+    func seconds(_ node: Node, miner: String? = nil, field: String, allowZero: Bool = false) throws(ConfigError) -> Double {
         guard node.scalar != nil, let value = node.float, value.isFinite, allowZero ? value >= 0 : value > 0 else {
             throw error(node, miner: miner, field: field, "expected a \(allowZero ? "non-negative" : "positive") number of seconds, got '\(node.string ?? "?")'")
         }
         return value
     }
 
-    private func integer(_ node: Node, miner: String? = nil, field: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
+    func integer(_ node: Node, miner: String? = nil, field: String, in range: ClosedRange<Int>) throws(ConfigError) -> Int {
         guard node.scalar != nil, let value = node.int, range.contains(value) else {
             let bounds = range.upperBound == Int.max ? "of at least \(range.lowerBound)" : "from \(range.lowerBound) to \(range.upperBound)"
             throw error(node, miner: miner, field: field, "expected an integer \(bounds), got '\(node.string ?? "?")'")

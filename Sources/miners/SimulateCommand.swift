@@ -45,6 +45,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "The right answer to --question, to score rewards.") var reference: Double?
     @Option(name: .long, help: "No request starts after this many seconds.") var maxDuration = 600.0
     @Option(name: .long, help: "Words per chunk above which it counts as oversize.") var oversizeWords = 200
+    @Option(name: .long, help: "Store every request's outcome as a run in this database (sim_* tables; see `miners status --run`).") var db: String?
     @Flag(name: .long, help: "Allow a target that is not on this machine.") var allowRemote = false
     @Flag(name: .long, help: "Print the summary as JSON.") var json = false
     @Flag(name: .long, help: "Print one line per request.") var verbose = false
@@ -94,6 +95,12 @@ struct SimulateCommand: AsyncParsableCommand {
         var client = ValidatorClient(client: httpClient)
         client.oversizeWords = oversizeWords
         let runner = LoadRunner(client: client, profile: profile)
+        let store = try db.map { try SimulationStore(path: $0) }
+        let stored = try store.map { store in
+            let run = try store.startRun(kind: "simulate", source: CommandLine.arguments.joined(separator: " "), load: profile.json)
+            let settings = "{\"target\": \"\(target.host):\(target.port)\", \"concurrency\": \(concurrency), \"validator_timeout\": \(timeout)}"
+            return (run, try store.startCell(run: run, seq: 0, name: "\(target.host):\(target.port)", settings: settings, target: "\(target.host):\(target.port)"))
+        }
         let started = ContinuousClock.now
         let total = requests
         let results = await runner.run(target) { result, done in
@@ -101,6 +108,11 @@ struct SimulateCommand: AsyncParsableCommand {
         }
         let wall = (ContinuousClock.now - started).components
         try await httpClient.shutdown()
+        if let store, let (run, cell) = stored {
+            try store.finishCell(cell, results: results, workerCPU: nil)
+            try store.finishRun(run)
+            printError("stored as run \(run) in \(db!)")
+        }
         let summary = SimulationSummary(results, wallSeconds: Double(wall.seconds) + Double(wall.attoseconds) / 1e18)
         if json {
             let encoder = JSONEncoder()

@@ -3,6 +3,7 @@ import Config
 import Foundation
 import GRDB
 import LogStore
+import Simulator
 import Supervisor
 
 struct StatusCommand: AsyncParsableCommand {
@@ -59,6 +60,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Count batches with more items than this (SN1 penalises chunks over 200 tokens).")
     var largeBatch = 200
 
+    @Option(name: .long, help: "Show a stored simulation run (miners matrix, miners simulate --db) ranked again: its id, or 'latest'.")
+    var run: String?
+
     var wantsAnalysis: Bool { since != nil || from != nil || by != nil || csv }
 
     func analysisQuery(now: Double) throws -> RequestAnalysis.Query {
@@ -87,6 +91,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let databasePath = try target.database()
+        if let run { return try showRun(run, databasePath: databasePath) }
         let now = Date().timeIntervalSince1970
         var live: SupervisorStatus?
         var liveError: String?
@@ -200,6 +205,25 @@ struct StatusCommand: AsyncParsableCommand {
         case ..<86400: String(format: "%.0fh%02.0fm", (seconds / 3600).rounded(.down), (seconds / 60).truncatingRemainder(dividingBy: 60).rounded(.down))
         default: String(format: "%.0fd%02.0fh", (seconds / 86400).rounded(.down), (seconds / 3600).truncatingRemainder(dividingBy: 24).rounded(.down))
         }
+    }
+}
+
+extension StatusCommand {
+    func showRun(_ run: String, databasePath: String) throws {
+        guard FileManager.default.fileExists(atPath: databasePath) else { throw ValidationError("no database at \(databasePath)") }
+        let store = try SimulationStore(path: databasePath)
+        guard let id = run == "latest" ? try store.latestRun() : Int64(run) else {
+            throw ValidationError(run == "latest" ? "\(databasePath) holds no simulation run" : "--run takes a run id or 'latest', got '\(run)'")
+        }
+        guard let record = try store.run(id) else { throw ValidationError("\(databasePath) has no run \(id)") }
+        let ranked = record.rankedCells
+        if json {
+            print(try MatrixFormat.json(run: id, ranked))
+            return
+        }
+        let started = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: record.startedAt))
+        print("run \(id): \(record.kind) \(record.source ?? "") at \(started); load \(record.load ?? "-")\n")
+        print(MatrixFormat.table(ranked))
     }
 }
 
