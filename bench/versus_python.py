@@ -228,7 +228,7 @@ def simulator_available(binary):
 def simulator_load(binary, port, requests, concurrency):
     out = subprocess.run([binary, "simulate", "--port", str(port), "--hotkey", MINER_HOTKEY,
                           "--requests", str(requests), "--concurrency", str(concurrency),
-                          "--timeout", str(int(TIMEOUT)), "--json"],
+                          "--timeout", str(int(TIMEOUT)), "--max-duration", "150", "--json"],
                          capture_output=True, text=True, timeout=180)  # keeps the whole run bounded
     if out.returncode != 0 or not out.stdout.strip():
         raise RuntimeError(f"miners simulate failed ({out.returncode}): {out.stderr.strip()[-500:]}")

@@ -41,9 +41,9 @@ MINERS = ["exact", "answer", "worker_timeout", "client_timeout", "multibyte", "f
 
 
 class Worker:
-    def __init__(self, tmp: Path, name: str):
+    def __init__(self, tmp: Path, name: str, hotkey=None):
         self.name = name
-        self.hotkey = HOTKEYS[MINERS.index(name)]
+        self.hotkey = hotkey or HOTKEYS[MINERS.index(name)]
         self.log = open(tmp / f"{name}.log", "w")
         self.proc = subprocess.Popen(
             [MINERS_BIN, "worker", "--config", str(tmp / "config.yaml"), "--miner", name,
