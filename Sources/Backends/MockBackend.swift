@@ -4,9 +4,11 @@
 /// `So the final answer is: X`) as word items — each word with the whitespace after it — and
 /// waits `delay` before each item. With `failAfter: K` it throws after K items.
 public struct MockBackend: Backend {
-    public var text: String?
+    public let text: String?
     public var delay: Duration
     public var failAfter: Int?
+    /// A fixed text is split once, not per request.
+    private let textWords: [String]?
 
     public var kind: String { "mock" }
 
@@ -14,6 +16,7 @@ public struct MockBackend: Backend {
         self.text = text
         self.delay = delay
         self.failAfter = failAfter
+        textWords = text.map(Self.words)
     }
 
     public struct Failure: Error, CustomStringConvertible {
@@ -22,7 +25,7 @@ public struct MockBackend: Backend {
     }
 
     public func generate(_ request: GenerationRequest, report: GenerationReport) -> BackendItems {
-        let words = Self.words(text ?? Self.answer(to: request.question))
+        let words = textWords ?? Self.words(Self.answer(to: request.question))
         let (stream, continuation) = AsyncThrowingStream<String, any Error>.makeStream()
         let producer = Task { [delay, failAfter] in
             do {
