@@ -119,7 +119,7 @@ public struct Admission: Sendable {
         guard Sr25519.verifyAsBittensor(signature: signature, message: Array(message.utf8), publicKey: publicKey) else {
             throw notVerified("Signature mismatch with \(message) and \(signatureText)", "bad_signature")
         }
-        nonces.accept(key: key, nonce: nonce, now: now)
+        nonces.accept(key: key, nonce: nonce, timeout: headers.timeout ?? 12, now: now)
     }
 }
 

@@ -6,15 +6,15 @@ import Synchronization
 /// - unlike the Python axon: a nonce more than `maxFutureSkew` ahead of our clock is refused
 ///   (it would otherwise block the key's honest nonces until then), every dendrite version is
 ///   held to the window (the axon skips it below 7.2.0 — no current validator sends that), and
-///   keys idle for longer than the window are forgotten, so the table stays bounded: a replay of
-///   a forgotten key's request is older than the window and fails the first rule.
+///   a key is forgotten once its last nonce has left the window, so the table holds only the
+///   keys of the last few seconds: a replay of a forgotten key's request fails the first rule.
 public final class NonceTable: Sendable {
     public static let allowedDelta = 4.0
 
     private struct Entry {
         var nonce: Int64
-        /// Our clock (Unix seconds) when it was accepted.
-        var seenAt: Double
+        /// Unix seconds after which a request with this nonce is outside the window anyway.
+        var forgetAt: Double
     }
     private struct State {
         var entries: [String: Entry] = [:]
@@ -22,12 +22,12 @@ public final class NonceTable: Sendable {
     }
     private let state = Mutex(State())
     public let maxFutureSkew: Double
-    /// How long a key is remembered: the window for the largest timeout we expect, and more.
-    public let retention: Double
+    /// Seconds between sweeps of the forgotten keys.
+    public let pruneInterval: Double
 
-    public init(maxFutureSkew: Double = 30, retention: Double = 120) {
+    public init(maxFutureSkew: Double = 30, pruneInterval: Double = 5) {
         self.maxFutureSkew = maxFutureSkew
-        self.retention = retention
+        self.pruneInterval = pruneInterval
     }
 
     public var count: Int { state.withLock { $0.entries.count } }
@@ -51,13 +51,15 @@ public final class NonceTable: Sendable {
         return nil
     }
 
-    /// Records an accepted nonce (after its signature verified).
-    public func accept(key: String, nonce: Int64, now: Double) {
+    /// Records an accepted nonce (after its signature verified) of a request allowed `timeout`.
+    public func accept(key: String, nonce: Int64, timeout: Double, now: Double) {
+        // The nonce may be ahead of our clock (up to maxFutureSkew): its window ends later.
+        let forgetAt = max(now, Double(nonce) / 1e9) + Self.allowedDelta + timeout + 1
         state.withLock { state in
             if let last = state.entries[key], last.nonce >= nonce { return }
-            state.entries[key] = Entry(nonce: nonce, seenAt: now)
-            if now - state.lastPrune > retention / 4 {
-                state.entries = state.entries.filter { now - $0.value.seenAt < retention }
+            state.entries[key] = Entry(nonce: nonce, forgetAt: forgetAt)
+            if now - state.lastPrune > pruneInterval {
+                state.entries = state.entries.filter { $0.value.forgetAt > now }
                 state.lastPrune = now
             }
         }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// The einstein subnet's `float_diff` reward: the answer's number against the reference,
 /// 1 when equal, falling linearly with the relative error to 0 at 100 % (and at 99.9 %).
 ///
@@ -17,16 +15,15 @@ public enum FloatDiffReward {
     }
 
     public static func number(in completion: String) -> Double? {
-        var text = Substring(completion)
-        if let marker = completion.range(of: FinalAnswer.marker, options: [.caseInsensitive, .backwards]) {
-            text = completion[marker.upperBound...]
-        }
-        for word in text.split(whereSeparator: \.isWhitespace).reversed() {
-            var cleaned = word.replacingOccurrences(of: ",", with: "")
-            while cleaned.hasPrefix(".") { cleaned.removeFirst() }
-            while cleaned.hasSuffix(".") { cleaned.removeLast() }
-            if let value = Double(cleaned), value.isFinite { return value }
-            let parts = cleaned.split(separator: "/")
+        var bytes = Array(completion.utf8)
+        if let end = FinalAnswer.lastMarkerEnd(in: bytes) { bytes.removeSubrange(..<end) }
+        for word in bytes.split(whereSeparator: FinalAnswer.isSpace).reversed() {
+            var cleaned = word.filter { $0 != UInt8(ascii: ",") }[...]
+            while cleaned.first == UInt8(ascii: ".") { cleaned.removeFirst() }
+            while cleaned.last == UInt8(ascii: ".") { cleaned.removeLast() }
+            let text = String(decoding: cleaned, as: UTF8.self)
+            if let value = Double(text), value.isFinite { return value }
+            let parts = text.split(separator: "/")
             if parts.count == 2, let top = Double(parts[0]), let bottom = Double(parts[1]), bottom != 0 { return top / bottom }
         }
         return nil
@@ -35,9 +32,43 @@ public enum FloatDiffReward {
 
 /// `the final answer is:`, the phrase the subnet's reward reads the number after.
 public enum FinalAnswer {
-    public static let marker = "the final answer is:"
+    public static let marker = Array("the final answer is:".utf8)
 
     public static func arrived(in completion: String) -> Bool {
-        completion.range(of: marker, options: .caseInsensitive) != nil
+        lastMarkerEnd(in: Array(completion.utf8)) != nil
+    }
+
+    /// Where the last occurrence of the marker (any case) ends.
+    static func lastMarkerEnd(in bytes: [UInt8]) -> Int? {
+        guard bytes.count >= marker.count else { return nil }
+        var start = bytes.count - marker.count
+        while start >= 0 {
+            var index = 0
+            while index < marker.count {
+                let byte = bytes[start + index]
+                // ASCII lower-casing: the marker is ASCII, and no byte of another character is.
+                if (byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte) != marker[index] { break }
+                index += 1
+            }
+            if index == marker.count { return start + marker.count }
+            start -= 1
+        }
+        return nil
+    }
+
+    /// ASCII whitespace, as Python's `str.split()` sees it in these answers.
+    static func isSpace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || (byte >= 0x09 && byte <= 0x0D)
+    }
+
+    /// Whitespace-separated words in a read.
+    static func wordCount<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> Int {
+        var count = 0, inWord = false
+        for byte in bytes {
+            let space = isSpace(byte)
+            if !space && !inWord { count += 1 }
+            inWord = !space
+        }
+        return count
     }
 }

@@ -139,7 +139,7 @@ final class Exchange: Sendable {
                     }
                     return
                 }
-                let oversize = text.split(whereSeparator: \.isWhitespace).count > oversizeWords
+                let oversize = FinalAnswer.wordCount(part.readableBytesView) > oversizeWords
                 state.withLock {
                     $0.chunks.append(.init(offset: offset, bytes: part.readableBytes))
                     $0.completion += text

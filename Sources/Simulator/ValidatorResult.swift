@@ -18,22 +18,53 @@ public struct ValidatorResult: Sendable, Equatable {
     public var status: Int
     public var statusMessage: String?
     public var chunks: [Chunk]
-    public var completion: String
+    public var completion: String {
+        didSet { scoreAnswer() }
+    }
     public var total: Double
     /// Reads with more words than the size limit (SN1 penalises chunks over 200 tokens).
     public var oversizeChunks: Int
-    public var reference: Double?
+    public var reference: Double? {
+        didSet { scoreAnswer() }
+    }
+    /// `the final answer is:` arrived (computed once: figures read it many times).
+    public private(set) var finalAnswerArrived = false
+    /// The answer's `float_diff` score against the reference, whatever its status.
+    private var answerScore: Double?
+
+    public init(
+        validator: String, uuid: String, nonce: Int64, timeout: Double, sentAt: Double, status: Int,
+        statusMessage: String?, chunks: [Chunk], completion: String, total: Double, oversizeChunks: Int, reference: Double?
+    ) {
+        self.validator = validator
+        self.uuid = uuid
+        self.nonce = nonce
+        self.timeout = timeout
+        self.sentAt = sentAt
+        self.status = status
+        self.statusMessage = statusMessage
+        self.chunks = chunks
+        self.completion = completion
+        self.total = total
+        self.oversizeChunks = oversizeChunks
+        self.reference = reference
+        scoreAnswer()
+    }
+
+    private mutating func scoreAnswer() {
+        finalAnswerArrived = FinalAnswer.arrived(in: completion)
+        answerScore = reference.map { FloatDiffReward.score(reference: $0, completion: completion) }
+    }
 
     public var firstChunk: Double? { chunks.first?.offset }
     public var bytes: Int { chunks.reduce(0) { $0 + $1.bytes } }
-    public var finalAnswerArrived: Bool { FinalAnswer.arrived(in: completion) }
 
     /// The subnet's reward for the answer: nil without a reference; 0 for an empty answer.
     /// Validators score whatever arrived, on a 200 or on their own timeout (408).
     public var reward: Double? {
-        guard let reference else { return nil }
+        guard let answerScore else { return nil }
         guard status == 200 || status == 408, !completion.isEmpty else { return 0 }
-        return FloatDiffReward.score(reference: reference, completion: completion)
+        return answerScore
     }
 
     public enum Kind: String, Sendable, CaseIterable {

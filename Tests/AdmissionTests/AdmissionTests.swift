@@ -27,20 +27,25 @@ import Wire
 
     @Test func laterNoncesMustGrow() {
         let table = NonceTable()
-        table.accept(key: "k", nonce: nanoseconds(now), now: now)
+        table.accept(key: "k", nonce: nanoseconds(now), timeout: 12, now: now)
         #expect(table.problem(key: "k", nonce: nanoseconds(now), timeout: 12, now: now + 1) == "Nonce is too old, a newer one was last processed")
         #expect(table.problem(key: "k", nonce: nanoseconds(now + 0.5), timeout: 12, now: now + 1) == nil)
         #expect(table.problem(key: "other", nonce: nanoseconds(now), timeout: 12, now: now + 1) == nil)
     }
 
-    @Test func idleKeysAreForgottenSoTheTableStaysBounded() {
-        let table = NonceTable(retention: 60)
+    @Test func keysAreForgottenOnceTheirWindowHasPassed() {
+        let table = NonceTable(pruneInterval: 5)
         for second in 0..<600 {
-            table.accept(key: "key-\(second)", nonce: nanoseconds(now + Double(second)), now: now + Double(second))
+            table.accept(key: "key-\(second)", nonce: nanoseconds(now + Double(second)), timeout: 12, now: now + Double(second))
         }
-        #expect(table.count <= 60 + 15 + 1)
+        // The window of the last 4 + 12 + 1 seconds, and up to one sweep interval more.
+        #expect(table.count <= 17 + 5 + 1)
         // A forgotten key's old request is outside the window anyway.
         #expect(table.problem(key: "key-0", nonce: nanoseconds(now), timeout: 12, now: now + 599) != nil)
+        // A nonce from the future is remembered until its own window has passed.
+        table.accept(key: "ahead", nonce: nanoseconds(now + 620), timeout: 12, now: now + 600)
+        table.accept(key: "sweep", nonce: nanoseconds(now + 630), timeout: 12, now: now + 630)
+        #expect(table.problem(key: "ahead", nonce: nanoseconds(now + 620), timeout: 12, now: now + 630) == "Nonce is too old, a newer one was last processed")
     }
 }
 
