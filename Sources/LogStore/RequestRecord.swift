@@ -89,3 +89,13 @@ public struct TimeoutRecord: Sendable, Equatable {
         self.itemsDropped = itemsDropped
     }
 }
+
+/// Log rows dropped while the database could not be written, reported once it could again.
+public struct LossRecord: Sendable, Equatable {
+    public var at: Double
+    public var worker: String?
+    public var lost: Int
+    /// When writing started failing.
+    public var since: Double?
+    public var error: String?
+}

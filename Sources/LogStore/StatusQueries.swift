@@ -71,4 +71,24 @@ public enum StatusQueries {
             try String.fetchAll(db, sql: "SELECT DISTINCT worker FROM requests UNION SELECT DISTINCT miner FROM lifecycle WHERE miner IS NOT NULL ORDER BY 1")
         }
     }
+
+    /// Rows a worker dropped while the database could not be written.
+    public struct Loss: Sendable, Equatable, Codable {
+        public var worker: String
+        public var lost: Int
+        /// When writing started failing, and when it worked again (Unix seconds).
+        public var since: Double?
+        public var at: Double
+        public var error: String?
+    }
+
+    public static func losses(_ database: DatabaseQueue, since: Double) throws -> [Loss] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT coalesce(worker, '-') AS worker, lost, since, at, error FROM log_losses WHERE at >= ? ORDER BY at
+                """, arguments: [since]).map {
+                Loss(worker: $0["worker"], lost: $0["lost"], since: $0["since"], at: $0["at"], error: $0["error"])
+            }
+        }
+    }
 }

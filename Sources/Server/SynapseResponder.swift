@@ -134,9 +134,11 @@ struct SynapseResponder: HTTPResponder {
         var record = record
         record.timeout = timeout
         record.status = 200
-        record.validatorHotkey = synapse.dendrite.hotkey ?? record.validatorHotkey
-        record.uuid = synapse.dendrite.uuid ?? record.uuid
+        // The headers' values are the ones the signature covers; the body's only fill gaps.
+        record.validatorHotkey = record.validatorHotkey ?? synapse.dendrite.hotkey
+        record.uuid = record.uuid ?? synapse.dendrite.uuid
         let report = GenerationReport()
+        let journalID = log.started(record)
         let session = StreamSession(
             engine: StreamingEngine(batchSize: miner.streamingBatchSize),
             items: backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string)), report: report),
@@ -156,20 +158,26 @@ struct SynapseResponder: HTTPResponder {
         let body = ResponseBody { [self, record] writer in
             var result = await session.run(writer: &writer)
             await ticket.release()
+            // Recorded (and journaled) before the client can see the end of the response, so
+            // no answer a client saw complete goes unlogged, even if the worker is killed now.
+            var finished = finish(record, result: result, report: report, timing: timing, logger: logger)
+            log.record(finished, journalID: journalID)
             // The terminating zero-length chunk; the Python axon sends it on timeout too.
             do {
                 try await writer.finish(nil)
             } catch {
                 result.clientGone = true
+                finished.outcome = Outcome.of(result.summary.end, batchesWritten: result.written.count, clientGone: true).rawValue
+                log.correct(finished, journalID: journalID)
             }
-            finish(record, result: result, report: report, timing: timing, logger: logger)
         }
         return Response(status: .ok, headers: fields, body: body)
     }
 
+    /// The request's record from the stream's result; logs a summary line.
     private func finish(
         _ record: RequestRecord, result: StreamSession.Result, report: GenerationReport, timing: RequestTiming, logger: Logger
-    ) {
+    ) -> RequestRecord {
         var record = record
         let outcome = Outcome.of(result.summary.end, batchesWritten: result.written.count, clientGone: result.clientGone)
         record.outcome = outcome.rawValue
@@ -192,7 +200,6 @@ struct SynapseResponder: HTTPResponder {
                 batchesSent: result.written.count, itemsDropped: record.itemsUnsent
             )
         }
-        log.record(record)
         let firstBatch = result.written.first.map { String(format: "%.0fms", $0.offset * 1000) } ?? "-"
         let summary =
             "\(record.synapse) from \(record.validatorHotkey ?? "-"): \(outcome.rawValue), \(result.written.count) batches, "
@@ -203,6 +210,7 @@ struct SynapseResponder: HTTPResponder {
             logger.error("backend failed: \(error)")
             if miner.stopOnForwardException { onForwardException(error) }
         }
+        return record
     }
 }
 

@@ -43,7 +43,16 @@ public struct Worker: Sendable {
         let database = try LogDatabase.open(path: databasePath)
         let applied = try Migrations.migrate(database)
         if !applied.isEmpty { logger.info("database \(databasePath): applied \(applied.joined(separator: ", "))") }
-        let log = LogWriter(database: database, logger: logger, recordsRequests: recordsRequests)
+        // What a killed predecessor journaled and never committed goes in first.
+        let journalPath = RequestJournal.path(database: databasePath, miner: miner.name)
+        let recovered = try LogWriter.recover(journalPath: journalPath, into: database)
+        if recovered.finished + recovered.interrupted > 0 {
+            logger.notice("recovered from the journal of the previous worker: \(recovered.finished) finished requests, \(recovered.interrupted) interrupted")
+        }
+        let log = LogWriter(
+            database: database, logger: logger, recordsRequests: recordsRequests,
+            journal: recordsRequests ? try RequestJournal(path: journalPath) : nil, source: miner.name
+        )
         let drain = StopSignal()
         let forwardException = Mutex<String?>(nil)
         let stopper = Mutex<Stopper?>(nil)

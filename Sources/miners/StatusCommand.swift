@@ -104,10 +104,12 @@ struct StatusCommand: AsyncParsableCommand {
         var lastEvents: [String: LifecycleRecord] = [:]
         var knownWorkers: [String] = []
         var refusals: [StatusQueries.Refusals] = []
+        var losses: [StatusQueries.Loss] = []
         if FileManager.default.fileExists(atPath: databasePath) {
             let database = try LogDatabase.open(path: databasePath)
             activity = try StatusQueries.activity(database, since: now - 300)
             refusals = try StatusQueries.refusals(database, since: now - 300)
+            losses = try StatusQueries.losses(database, since: now - 86_400)
             lastEvents = try StatusQueries.lastEvents(database)
             knownWorkers = try StatusQueries.workers(database)
         }
@@ -152,6 +154,7 @@ struct StatusCommand: AsyncParsableCommand {
                 supervisorError: liveError,
                 analysis: analysis,
                 refusals5m: refusals.map { .init(validator: $0.validator, status: $0.status, reason: $0.reason, count: $0.count) },
+                logLosses24h: losses,
                 miners: rows.map { row in
                     StatusOutput.Row(
                         miner: row, requests5m: activity[row.name]?.requests ?? 0, timeouts5m: activity[row.name]?.timeouts ?? 0
@@ -186,6 +189,13 @@ struct StatusCommand: AsyncParsableCommand {
             print("\nrefused in the last 5 minutes, by validator:")
             print(align([["VALIDATOR", "STATUS", "REASON", "COUNT"]] + refusals.map {
                 [$0.validator, String($0.status), $0.reason, String($0.count)]
+            }))
+        }
+        if !losses.isEmpty {
+            print("\nlog rows dropped in the last 24 hours while the database could not be written:")
+            print(align([["WORKER", "DROPPED", "FAILING SINCE", "WRITING AGAIN", "ERROR"]] + losses.map {
+                [$0.worker, String($0.lost), $0.since.map { Date(timeIntervalSince1970: $0).formatted(.iso8601) } ?? "-",
+                 Date(timeIntervalSince1970: $0.at).formatted(.iso8601), $0.error ?? "-"]
             }))
         }
         if let analysis, let query {
@@ -242,6 +252,7 @@ struct StatusOutput: Encodable {
     var supervisorError: String?
     var analysis: [RequestAnalysis.Figures]?
     var refusals5m: [Refusal]
+    var logLosses24h: [StatusQueries.Loss]
     var miners: [Row]
 
     struct Refusal: Encodable {

@@ -167,7 +167,7 @@ import Testing
         let database = try LogDatabase.open(path: path)
         try Migrations.migrate(database)
         let writer = LogWriter(database: database, logger: Logger(label: "test"))
-        records.forEach(writer.record)
+        records.forEach { writer.record($0) }
         writer.flush()
         return database
     }

@@ -93,8 +93,9 @@ import Testing
         #expect(rows.count == 1)
         let row = rows[0]
         #expect(row["outcome"] as String == "complete")
-        #expect(row["uuid"] as String == "e903031c-e845-11f1-a5da-02fc00000001")  // the body's
-        #expect(row["validator_hotkey"] as String == "5Hh2vxRfjJpxmPdrVfCAFhPRAJE2Kbr8eQMt1QBDWkEML2jR")
+        // The signed headers' values, not the body's copies (which this test leaves as captured).
+        #expect(row["uuid"] as String == "test-uuid")
+        #expect(row["validator_hotkey"] as String == Self.validator.hotkey)
         #expect(abs(Double(row["nonce"] as Int64) / 1e9 - Date().timeIntervalSince1970) < 60)  // the header's
         #expect(row["timeout"] as Double == 3.0)
         #expect(row["batches"] as Int == 1)
