@@ -5,7 +5,8 @@ import Synchronization
 import Wire
 
 /// The checks between a request's headers and its body, in the Python axon's order:
-/// blacklist (403) → verify: nonce and signature (401) → priority and capacity (503).
+/// blacklist (403) → verify: nonce and signature (401) → rate per validator (429, ours) →
+/// priority and capacity (503).
 /// Wording of 401 and 403 is the axon's: `Not Verified with error: …`, `Forbidden. Key is
 /// blacklisted: ….`
 public struct Admission: Sendable {
@@ -14,10 +15,12 @@ public struct Admission: Sendable {
     let metagraph: MetagraphSnapshot?
     let nonces: NonceTable
     let gate: CapacityGate
+    let rate: RateLimiter?
 
-    public init(ownHotkey: String, config: AdmissionConfig) throws {
+    public init(ownHotkey: String, config: AdmissionConfig, maxRequestsPerMinute: Int? = nil) throws {
         self.ownHotkey = ownHotkey
         self.config = config
+        self.rate = maxRequestsPerMinute.map(RateLimiter.init)
         self.metagraph = try config.metagraph.map { try MetagraphSnapshot(path: $0) }
         self.nonces = NonceTable(maxFutureSkew: config.maxNonceSkew)
         self.gate = CapacityGate(maxConcurrent: config.maxConcurrentStreams, maxQueued: config.maxQueuedRequests)
@@ -52,6 +55,13 @@ public struct Admission: Sendable {
     ) async throws(Rejection) -> Ticket {
         let stake = try blacklist(headers.dendriteHotkey)
         try verify(headers, now: now)
+        // After the signature: nobody can spend another validator's allowance.
+        if let rate, !rate.allow(headers.dendriteHotkey ?? "", now: now) {
+            throw Rejection(
+                status: 429, reason: "rate_limited",
+                message: "Too many requests: more than \(rate.perMinute) per minute from \(headers.dendriteHotkey ?? "this hotkey")"
+            )
+        }
         let started = ContinuousClock.now
         do {
             try await gate.enter(priority: stake, deadline: deadline)

@@ -10,6 +10,7 @@ struct ConfigReader {
         "name", "hotkey", "wallet", "host", "port", "synapses", "streaming_batch_size", "timeout",
         "stop_on_forward_exception", "max_body_bytes", "backend", "restart", "blacklist",
         "max_concurrent_streams", "max_queued_requests", "max_nonce_skew",
+        "max_connections", "max_header_bytes", "header_timeout", "body_timeout", "idle_timeout", "max_requests_per_minute",
     ]
     /// What `defaults:` may set: everything that is not a miner's identity.
     static let defaultKeys = minerKeys.filter { !["name", "hotkey", "wallet", "port"].contains($0) }
@@ -162,6 +163,18 @@ struct ConfigReader {
         }
         if let value = fields["max_nonce_skew"] {
             miner.admission.maxNonceSkew = try seconds(value, miner: name, field: "max_nonce_skew", allowZero: true)
+        }
+        if let value = fields["max_connections"] {
+            miner.limits.maxConnections = try integer(value, miner: name, field: "max_connections", in: 1...1_000_000)
+        }
+        if let value = fields["max_header_bytes"] {
+            miner.limits.maxHeaderBytes = try integer(value, miner: name, field: "max_header_bytes", in: 1024...(1 << 20))
+        }
+        if let value = fields["header_timeout"] { miner.limits.headerTimeout = try seconds(value, miner: name, field: "header_timeout") }
+        if let value = fields["body_timeout"] { miner.limits.bodyTimeout = try seconds(value, miner: name, field: "body_timeout") }
+        if let value = fields["idle_timeout"] { miner.limits.idleTimeout = try seconds(value, miner: name, field: "idle_timeout") }
+        if let value = fields["max_requests_per_minute"] {
+            miner.limits.maxRequestsPerMinute = try integer(value, miner: name, field: "max_requests_per_minute", in: 1...1_000_000)
         }
         return miner
     }

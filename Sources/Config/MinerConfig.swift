@@ -16,6 +16,7 @@ public struct MinerConfig: Sendable, Equatable {
     public var backend: BackendConfig
     public var restart: RestartPolicyConfig
     public var admission: AdmissionConfig
+    public var limits = ConnectionLimits()
 
     public static let defaultSynapses = ["StreameinsteinSynapse"]
     public static let defaultBatchSize = 12

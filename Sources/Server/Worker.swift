@@ -56,7 +56,7 @@ public struct Worker: Sendable {
         let drain = StopSignal()
         let forwardException = Mutex<String?>(nil)
         let stopper = Mutex<Stopper?>(nil)
-        let admission = try Admission(ownHotkey: miner.hotkey, config: miner.admission)
+        let admission = try Admission(ownHotkey: miner.hotkey, config: miner.admission, maxRequestsPerMinute: miner.limits.maxRequestsPerMinute)
         let backend = try miner.backend.makeCheckedBackend()
         let app = makeApplication(log: log, admission: admission, backend: backend, drain: drain, onRunning: onRunning) { error in
             forwardException.withLock { $0 = error }
@@ -110,9 +110,28 @@ public struct Worker: Sendable {
             miner: miner, backend: backend ?? miner.backend.makeBackend(), log: log, admission: admission, drain: drain,
             onForwardException: onForwardException
         )
+        let connections = ConnectionCount(limit: miner.limits.maxConnections)
+        let refuse: ConnectionRefusal = { [miner, backend = responder.backend] reason, status, message, client in
+            let now = Date().timeIntervalSince1970
+            var record = RequestRecord(
+                worker: miner.name, minerHotkey: miner.hotkey, synapse: "", backend: backend.kind,
+                batchSize: miner.streamingBatchSize, receivedAt: now, finishedAt: now, outcome: "rejected", status: status
+            )
+            record.reason = reason
+            record.detail = message
+            record.dendriteIP = client
+            log.record(record)
+        }
+        let limits = miner.limits
         return Application(
             responder: responder,
-            server: .http1(configuration: .init(additionalChannelHandlers: [ClientDisconnectWatcher()])),
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [
+                    ConnectionGuard(limits: limits, count: connections, refuse: refuse), ClientDisconnectWatcher(),
+                ],
+                idleTimeout: .nanoseconds(Int64(limits.idleTimeout * 1e9)),
+                httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: 200)
+            )),
             configuration: .init(address: .hostname(miner.host, port: miner.port), serverName: "miners"),
             services: [log],
             onServerRunning: { [logger, miner] channel in

@@ -94,6 +94,16 @@ import Testing
         #expect(error(sameHotkey) == "c.yaml:6: miner 'n': field 'hotkey': hotkey \(alice) is already used by miner 'm'")
     }
 
+    @Test func connectionLimits() throws {
+        let config = try MinersConfig.parse(yaml: miner("    max_connections: 50\n    header_timeout: 2.5\n    max_requests_per_minute: 90\n"), file: "c.yaml")
+        let limits = config.miners[0].limits
+        #expect(limits.maxConnections == 50 && limits.headerTimeout == 2.5 && limits.maxRequestsPerMinute == 90)
+        #expect(limits.bodyTimeout == 10 && limits.maxHeaderBytes == 16384 && limits.idleTimeout == 60)
+        #expect(try MinersConfig.parse(yaml: miner(""), file: "c.yaml").miners[0].limits.maxRequestsPerMinute == nil)
+        #expect(error(miner("    max_header_bytes: 10\n")) == "c.yaml:6: miner 'm': field 'max_header_bytes': expected an integer from 1024 to 1048576, got '10'")
+        #expect(error(miner("    body_timeout: 0\n")) == "c.yaml:6: miner 'm': field 'body_timeout': expected a positive number of seconds, got '0'")
+    }
+
     @Test func metricsPortIsCheckedAgainstTheMiners() throws {
         let config = try MinersConfig.parse(yaml: "supervisor: {metrics_port: 9464}\n" + miner(""), file: "c.yaml")
         #expect(config.supervisor.metricsPort == 9464 && config.supervisor.metricsHost == "127.0.0.1")
