@@ -32,11 +32,13 @@ let package = Package(
         .target(name: "Keys", dependencies: ["CSodium"], resources: [.copy("Resources/bip39-english.txt")]),
         // The batcher and deadline policy shared by every backend.
         .target(name: "Streaming"),
+        // Server-sent events, as OpenAI-compatible servers and TGI stream them.
+        .target(name: "EventStream"),
         // Token producers behind one protocol.
         .target(
             name: "Backends",
             dependencies: [
-                "Wire", "Config",
+                "Wire", "Config", "EventStream",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -118,6 +120,9 @@ let package = Package(
         ),
         // `swift run -c release sr25519-bench`: verifications per second (not part of the tests).
         .executableTarget(name: "sr25519-bench", dependencies: ["Keys"], path: "Benchmarks/Sr25519Bench"),
+        // libFuzzer targets for every parser of untrusted input (scripts/fuzz.sh builds it with
+        // -sanitize=fuzzer); a plain build replays inputs: `miners-fuzz TARGET FILE|DIR...`.
+        .executableTarget(name: "miners-fuzz", dependencies: ["Wire", "Keys", "Config", "EventStream"], path: "Fuzz"),
         // Build-time: turns migrations/*.sql into Swift string constants for LogStore.
         .executableTarget(name: "migrations-embedder", path: "Plugins/MigrationsEmbedderTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["migrations-embedder"]),
@@ -131,7 +136,7 @@ let package = Package(
         .testTarget(
             name: "BackendsTests",
             dependencies: [
-                "Backends", "Config", "Streaming",
+                "Backends", "Config", "Streaming", "EventStream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import EventStream
 import Config
 import Foundation
 import NIOCore

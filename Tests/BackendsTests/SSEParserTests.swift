@@ -1,3 +1,4 @@
+import EventStream
 import Testing
 @testable import Backends
 

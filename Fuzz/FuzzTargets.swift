@@ -1,0 +1,72 @@
+import Config
+import EventStream
+import Foundation
+import Keys
+import Wire
+
+/// Every parser that reads input from outside — a validator's request, a config file, a
+/// backend's event stream — fed arbitrary bytes. A target returns normally or throws the
+/// parser's own error; anything else (a crash, a trap, a sanitizer report) is a finding.
+enum FuzzTargets {
+    static let all: [String: @Sendable ([UInt8]) -> Void] = [
+        "synapse": synapse, "headers": headers, "ss58": ss58, "signature": signature, "config": config,
+        "matrix": matrix, "sse": sse,
+    ]
+
+    /// The request body: JSON (with Python's lone surrogates), the synapse fields, the body hash.
+    static func synapse(_ bytes: [UInt8]) {
+        guard let request = try? SynapseRequest.decode(bytes) else { return }
+        _ = request.bodyHash
+    }
+
+    /// Header lines `name: value`, then the synapse's headers parsed from them.
+    static func headers(_ bytes: [UInt8]) {
+        var fields: [String: String] = [:]
+        for line in String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        _ = try? SynapseHeaders.parse { fields[$0.lowercased()] }
+    }
+
+    static func ss58(_ bytes: [UInt8]) {
+        _ = try? SS58.decode(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// A signature (hex, as in `bt_header_dendrite_signature`) over the rest of the input, checked
+    /// against a fixed key, as the worker checks every request.
+    static let key = Sr25519.Keypair(miniSecret: [UInt8](repeating: 7, count: 32)).publicKey
+    static func signature(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let parts = text.split(separator: "\n", maxSplits: 1)
+        guard let first = parts.first, let signature = Hex.decode(String(first)) else { return }
+        _ = Sr25519.verifyAsBittensor(signature: signature, message: Array((parts.last ?? "").utf8), publicKey: key)
+        if signature.count == 32 { _ = Sr25519.PublicKey(bytes: signature) }
+    }
+
+    static func config(_ bytes: [UInt8]) {
+        _ = try? MinersConfig.parse(yaml: String(decoding: bytes, as: UTF8.self), file: "fuzz.yaml")
+    }
+
+    static func matrix(_ bytes: [UInt8]) {
+        _ = try? MatrixConfig.parse(yaml: String(decoding: bytes, as: UTF8.self), file: "fuzz.yaml")
+    }
+
+    /// The event stream, fed in pieces split where the first byte says: the same events must
+    /// come out however the network cuts the stream.
+    static func sse(_ bytes: [UInt8]) {
+        guard let first = bytes.first else { return }
+        let input = Array(bytes.dropFirst())
+        var whole = SSEParser()
+        let expected = whole.feed(input)
+        var pieces = SSEParser()
+        var events: [String] = []
+        let step = Int(first % 7) + 1
+        var index = 0
+        while index < input.count {
+            events += pieces.feed(input[index..<min(index + step, input.count)])
+            index += step
+        }
+        precondition(events == expected, "an event stream split in pieces gave other events")
+    }
+}
