@@ -87,3 +87,50 @@ def test_random_kills_under_load_lose_no_row(supervisor):  # noqa: F811
     interrupted = query(s.db, "select count(*) n from requests where reason = 'interrupted'")[0]["n"]
     assert interrupted >= 1
     assert query(s.db, "pragma integrity_check")[0][0] == "ok"
+
+
+def test_a_supervisor_killed_and_restarted_while_workers_stream_loses_nothing(supervisor):  # noqa: F811
+    from interop_support import free_port
+    port = free_port()
+    backend = f'{{kind: mock, text: "{WORDS}", delay_ms: 100}}'  # 2 s per answer
+    s = supervisor([miner(0, "m0", port, streaming_batch_size=4, backend=backend)])
+    s.wait_running(["m0"])
+
+    async def streams():
+        results = []
+        async with aiohttp.ClientSession() as session:
+            tasks = [asyncio.create_task(one_request(session, port, HOTKEYS[0], results)) for _ in range(6)]
+            await asyncio.sleep(0.5)
+            s.proc.kill()  # mid-stream: the workers see their pipe close and drain for 0.5 s
+            await asyncio.gather(*tasks)
+        return results
+
+    results = asyncio.run(streams())
+    s.proc.wait()
+    assert wait_until(lambda: port_free(port), timeout=5)
+    # A new supervisor on the same config: its worker replays what the old one journaled.
+    again = supervisor([miner(0, "m0", port, streaming_batch_size=4, backend=backend)])
+    again.wait_running(["m0"])
+    final = asyncio.run(ask_one(port))
+    assert final == "complete"
+    again.stop()
+    rows = {r["uuid"]: r for r in query(again.db, "select uuid, outcome, reason from requests")}
+    assert len(results) == 6 and all(u in rows for u, _ in results), "a request of the killed supervisor has no row"
+    for request_uuid, outcome in results:
+        if outcome == "complete":
+            assert rows[request_uuid]["outcome"] == "complete"
+        else:  # cut by the drain: what was sent before the worker stopped, or interrupted
+            assert rows[request_uuid]["outcome"] != "complete"
+    assert query(again.db, "pragma integrity_check")[0][0] == "ok"
+
+
+def port_free(port):
+    from interop_support import port_is_free
+    return port_is_free(port)
+
+
+async def ask_one(port):
+    results = []
+    async with aiohttp.ClientSession() as session:
+        await one_request(session, port, HOTKEYS[0], results)
+    return results[0][1]
