@@ -99,25 +99,11 @@ public struct MatrixConfig: Sendable {
     static let axisKeys = ["backend", "streaming_batch_size", "timeout", "validator_timeout", "concurrency"]
 
     public static func load(path: String) throws(ConfigError) -> MatrixConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, message: "cannot read the matrix file (\(error.localizedDescription))")
-        }
-        return try parse(yaml: text, file: path)
+        try parse(yaml: try YAMLFile.read(path, what: "matrix file"), file: path)
     }
 
     public static func parse(yaml: String, file: String) throws(ConfigError) -> MatrixConfig {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw ConfigError(file: file, line: error.line, message: "not valid YAML: \(error.problem)")
-        } catch {
-            throw ConfigError(file: file, message: "not valid YAML: \(error)")
-        }
-        guard let root else { throw ConfigError(file: file, message: "the file is empty; expected 'axes' and 'load'") }
+        let root = try YAMLFile.root(yaml, file: file, expected: "'axes' and 'load'")
         let reader = ConfigReader(file: file)
         var config = MatrixConfig(file: file)
         let top = try reader.entries(root, known: topKeys)

@@ -32,26 +32,11 @@ public struct MinersConfig: Sendable, Equatable {
     }
 
     public static func load(path: String) throws(ConfigError) -> MinersConfig {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw ConfigError(file: path, message: "cannot read the config file (\(error.localizedDescription))")
-        }
-        return try parse(yaml: text, file: path)
+        try parse(yaml: try YAMLFile.read(path, what: "config file"), file: path)
     }
 
     public static func parse(yaml: String, file: String) throws(ConfigError) -> MinersConfig {
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: yaml)
-        } catch let error as YamlError {
-            throw ConfigError(file: file, line: error.line, message: "not valid YAML: \(error.problem)")
-        } catch {
-            throw ConfigError(file: file, message: "not valid YAML: \(error)")
-        }
-        guard let root else { throw ConfigError(file: file, message: "the file is empty; expected 'database' and 'miners'") }
-        return try ConfigReader(file: file).config(root)
+        try ConfigReader(file: file).config(try YAMLFile.root(yaml, file: file, expected: "'database' and 'miners'"))
     }
 
     /// The `database` of a config file even when the rest of it is invalid, so control commands
