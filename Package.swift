@@ -122,7 +122,16 @@ let package = Package(
         .executableTarget(name: "sr25519-bench", dependencies: ["Keys"], path: "Benchmarks/Sr25519Bench"),
         // libFuzzer targets for every parser of untrusted input (scripts/fuzz.sh builds it with
         // -sanitize=fuzzer); a plain build replays inputs: `miners-fuzz TARGET FILE|DIR...`.
-        .executableTarget(name: "miners-fuzz", dependencies: ["Wire", "Keys", "Config", "EventStream"], path: "Fuzz"),
+        .executableTarget(
+            name: "miners-fuzz",
+            dependencies: [
+                "Wire", "Keys", "Config", "EventStream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Fuzz"
+        ),
         // Build-time: turns migrations/*.sql into Swift string constants for LogStore.
         .executableTarget(name: "migrations-embedder", path: "Plugins/MigrationsEmbedderTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["migrations-embedder"]),

@@ -2,6 +2,9 @@ import Config
 import EventStream
 import Foundation
 import Keys
+import NIOCore
+import NIOEmbedded
+import NIOHTTP1
 import Wire
 
 /// Every parser that reads input from outside — a validator's request, a config file, a
@@ -10,8 +13,28 @@ import Wire
 enum FuzzTargets {
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "synapse": synapse, "headers": headers, "ss58": ss58, "signature": signature, "config": config,
-        "matrix": matrix, "sse": sse,
+        "matrix": matrix, "sse": sse, "http": http,
     ]
+
+    /// Raw bytes as a connection delivers them, through NIO's HTTP/1 server pipeline with the
+    /// worker's header limits; each request head's fields through the synapse header parser.
+    static func http(_ bytes: [UInt8]) {
+        let channel = EmbeddedChannel()
+        var limits = NIOHTTPDecoderLimitConfiguration()
+        limits.maxHeaderFieldSize = 16 * 1024
+        limits.maxHeaderListSize = 16 * 1024
+        limits.maxHeaderFieldCount = 200
+        do {
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: true, withOutboundHeaderValidation: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+            try channel.writeInbound(ByteBuffer(bytes: bytes))
+        } catch {}
+        while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
+            if case .head(let head) = part {
+                _ = try? SynapseHeaders.parse { head.headers.first(name: $0) }
+            }
+        }
+        _ = try? channel.finish()
+    }
 
     /// The request body: JSON (with Python's lone surrogates), the synapse fields, the body hash.
     static func synapse(_ bytes: [UInt8]) {

@@ -141,4 +141,17 @@ import Testing
         let kept = try database.read { db in try String.fetchAll(db, sql: "SELECT uuid FROM requests WHERE uuid LIKE 'full-%' ORDER BY id") }
         #expect(kept == (14..<24).map { "full-\($0)" })
     }
+
+    @Test func aReadOnlyDatabaseKeepsRowsQueued() throws {
+        let base = directory()
+        let path = "\(base)/log.sqlite"
+        try Migrations.migrate(try LogDatabase.open(path: path))
+        var configuration = Configuration()
+        configuration.readonly = true
+        let readOnly = try DatabaseQueue(path: path, configuration: configuration)
+        let writer = LogWriter(database: readOnly, logger: Logger(label: "test"), maxPending: 100)
+        for index in 0..<3 { writer.record(record("ro-\(index)")) }
+        #expect(writer.flush() == 0)
+        #expect(writer.pendingCount == 3 && writer.lostCount == 0)
+    }
 }

@@ -1,7 +1,8 @@
 """Faults: workers killed with SIGKILL at random moments under load lose no logged row — every
 answer a client saw complete has its row, requests cut by a kill are marked `interrupted` when
-the next worker starts, and the database stays intact. `bench/kill_loop.py` runs the same for
-minutes; this test runs it for a bounded few seconds."""
+the next worker starts, and the database stays intact. The kill loop runs 12 s here; for a
+longer run: `MINERS_KILL_SECONDS=120 MINERS_BIN=.build/release/miners .venv/bin/pytest
+Tests/interop/test_faults.py -k random_kills -s` (it prints its figures)."""
 import asyncio
 import os
 import random
@@ -69,8 +70,9 @@ def test_random_kills_under_load_lose_no_row(supervisor):  # noqa: F811
     s = supervisor([miner(i, f"m{i}", port, streaming_batch_size=4, backend=backend, restart=RESTART)
                     for i, port in enumerate(ports)])
     s.wait_running(["m0", "m1"])
-    results, kills = asyncio.run(load_with_kills(s, ports, seconds=12))
-    assert kills >= 8
+    seconds = float(os.environ.get("MINERS_KILL_SECONDS", "12"))
+    results, kills = asyncio.run(load_with_kills(s, ports, seconds=seconds))
+    assert kills >= seconds * 0.6
     # Every worker back up means every journal left by a killed one has been replayed.
     s.wait_running(["m0", "m1"], timeout=20)
     s.stop()
@@ -87,6 +89,8 @@ def test_random_kills_under_load_lose_no_row(supervisor):  # noqa: F811
     interrupted = query(s.db, "select count(*) n from requests where reason = 'interrupted'")[0]["n"]
     assert interrupted >= 1
     assert query(s.db, "pragma integrity_check")[0][0] == "ok"
+    print(f"\n{seconds:.0f} s, {kills} kills, {len(results)} requests: {len(complete)} complete (all logged), "
+          f"{len(cut)} cut, {interrupted} marked interrupted, 0 rows lost, integrity ok")
 
 
 def test_a_supervisor_killed_and_restarted_while_workers_stream_loses_nothing(supervisor):  # noqa: F811
