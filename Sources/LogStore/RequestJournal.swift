@@ -1,11 +1,15 @@
 import Foundation
 import Synchronization
 
-/// What a worker has recorded but SQLite may not hold yet, in an append-only file, so that a
-/// worker killed with SIGKILL loses nothing: each request's record is appended (one `write`,
-/// no `fsync` — it must survive the process, not the machine) before the client is sent the
-/// end of its response, and a line marks each request as started, so one that never finished
-/// is known after a kill.
+/// What a worker has recorded but SQLite may not hold yet, in a file, so that a worker killed
+/// with SIGKILL loses nothing: each request's record is appended before the client is sent the
+/// end of its response, and a line marks each request as started, so one that never finished is
+/// known after a kill.
+///
+/// The file is mapped into memory (shared): an append is a copy, not a system call, and what
+/// was copied is in the kernel's page cache the moment the copy is done, so it outlives the
+/// process (not the machine: there is no `fsync`). The mapping grows by doubling; past the last
+/// line the file holds zeros until it is trimmed.
 ///
 /// The log writer moves the file aside (`rotate`) with each batch it commits and deletes it
 /// after the commit; the next worker of the same miner replays whatever is left (`recover`).
@@ -13,8 +17,8 @@ import Synchronization
 /// corrects an earlier one), tab-separated (`RequestLine`).
 public final class RequestJournal: Sendable {
     public let path: String
-    private struct State {
-        var descriptor: Int32
+    private struct State: @unchecked Sendable {  // the mapping is only touched under the lock
+        var file: MappedFile
         var segment = 0
         /// Started, not finished: copied into each new file, so a rotation never forgets them.
         var open: [String: String] = [:]
@@ -30,16 +34,12 @@ public final class RequestJournal: Sendable {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true
         )
-        let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw OpenError(description: "cannot open the request journal \(path): \(String(cString: strerror(errno)))")
-        }
         self.path = path
-        state = Mutex(State(descriptor: descriptor))
+        state = Mutex(State(file: try MappedFile(path: path)))
     }
 
     deinit {
-        state.withLock { _ = close($0.descriptor) }
+        state.withLock { $0.file.close() }
     }
 
     /// The journal next to a database for one miner: `DATABASE.journal/MINER`.
@@ -58,7 +58,7 @@ public final class RequestJournal: Sendable {
         let line = "S\t\(id)\t\(RequestLine.encode(record))\n"
         state.withLock { state in
             state.open[id] = line
-            Self.append(line, to: state.descriptor)
+            state.file.append(line)
         }
         return id
     }
@@ -68,7 +68,7 @@ public final class RequestJournal: Sendable {
         let line = "F\t\(id)\t\(RequestLine.encode(record))\n"
         state.withLock { state in
             state.open[id] = nil
-            Self.append(line, to: state.descriptor)
+            state.file.append(line)
         }
     }
 
@@ -78,13 +78,10 @@ public final class RequestJournal: Sendable {
         state.withLock { state in
             state.segment += 1
             let aside = "\(path).\(getpid()).\(state.segment)"
+            state.file.close()
             rename(path, aside)
-            let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-            if descriptor >= 0 {
-                close(state.descriptor)
-                state.descriptor = descriptor
-            }
-            for line in state.open.values { Self.append(line, to: state.descriptor) }
+            if let file = try? MappedFile(path: path) { state.file = file }
+            for line in state.open.values { state.file.append(line) }
             return aside
         }
     }
@@ -92,19 +89,6 @@ public final class RequestJournal: Sendable {
     /// After the commit of what `rotate` set aside.
     public func committed(_ aside: String) {
         unlink(aside)
-    }
-
-    private static func append(_ line: String, to descriptor: Int32) {
-        var line = line
-        line.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 && errno == EINTR { continue }
-                guard written > 0 else { return }  // a full disk: the in-memory queue still has it
-                offset += written
-            }
-        }
     }
 
     /// What an earlier worker of this miner left: records it finished (the last `F` of each id)
@@ -121,7 +105,9 @@ public final class RequestJournal: Sendable {
         var finished: [String: RequestRecord] = [:]
         var order: [String] = []
         for file in files {
-            guard let data = FileManager.default.contents(atPath: file) else { continue }
+            guard var data = FileManager.default.contents(atPath: file) else { continue }
+            // A file not trimmed (its worker was killed) ends in the zeros of its mapping.
+            while data.last == 0 { data.removeLast() }
             var lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
             // A last line without its newline was cut by the kill: not a record.
             if data.last != UInt8(ascii: "\n"), !lines.isEmpty { lines.removeLast() }
@@ -148,5 +134,60 @@ public final class RequestJournal: Sendable {
 
     private static func modified(_ file: String) -> Date {
         ((try? FileManager.default.attributesOfItem(atPath: file))?[.modificationDate] as? Date) ?? .distantPast
+    }
+}
+
+/// A file mapped into memory for appending, grown by doubling, trimmed to its content on close.
+struct MappedFile {
+    private var descriptor: Int32
+    private var base: UnsafeMutableRawPointer?
+    private var size: Int
+    private(set) var length = 0
+
+    init(path: String, initialSize: Int = 1 << 20) throws {
+        descriptor = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        size = 0
+        base = nil
+        guard descriptor >= 0 else {
+            throw RequestJournal.OpenError(description: "cannot open the request journal \(path): \(String(cString: strerror(errno)))")
+        }
+        guard map(size: initialSize) else {
+            Glibc.close(descriptor)
+            throw RequestJournal.OpenError(description: "cannot map the request journal \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private mutating func map(size newSize: Int) -> Bool {
+        // Blocks reserved up front: a write into a mapped page the disk has no room for would
+        // kill the process (SIGBUS); a full disk must fail here instead, quietly.
+        guard posix_fallocate(descriptor, 0, off_t(newSize)) == 0 else { return false }
+        let mapped = mmap(nil, newSize, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0)
+        guard let mapped, mapped != MAP_FAILED else { return false }
+        if let base { munmap(base, size) }
+        base = mapped
+        size = newSize
+        return true
+    }
+
+    /// Copies the line in; a line that cannot be kept (no memory, no disk) is left to the
+    /// writer's in-memory queue.
+    mutating func append(_ line: String) {
+        var line = line
+        line.withUTF8 { bytes in
+            if length + bytes.count > size, !map(size: max(size * 2, length + bytes.count)) { return }
+            guard let base else { return }
+            (base + length).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+            length += bytes.count
+        }
+    }
+
+    /// Unmaps and trims the file to what was written.
+    mutating func close() {
+        guard descriptor >= 0 else { return }
+        if let base { munmap(base, size) }
+        base = nil
+        _ = ftruncate(descriptor, off_t(length))
+        Glibc.close(descriptor)
+        descriptor = -1
     }
 }
