@@ -1,5 +1,8 @@
 /// Everything the log keeps about one request, written as one unit when the request ends.
 public struct RequestRecord: Sendable, Equatable {
+    /// The values of `outcome`, in the order tables show them (the schema's CHECK).
+    public static let outcomes = ["complete", "partial_timeout", "empty_timeout", "empty", "stream_error", "client_disconnect", "rejected"]
+
     public var worker: String
     public var minerHotkey: String
     public var synapse: String

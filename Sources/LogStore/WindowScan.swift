@@ -4,7 +4,7 @@ import GRDBSQLite
 /// Reads the requests of an analysis window once, row by row through SQLite's own API (the
 /// generic row decoding costs more than the scan at a million rows), and adds each to its group.
 struct WindowScan {
-    static let outcomes = ["complete", "partial_timeout", "empty_timeout", "empty", "stream_error", "client_disconnect", "rejected"]
+    static let outcomes = RequestRecord.outcomes
     static let rejected = outcomes.firstIndex(of: "rejected")!
     /// Joins the parts of a group's key: a control character no hotkey or name contains.
     static let separator = "\u{1F}"

@@ -19,7 +19,7 @@ public actor MinerMetrics {
         cursor = try LogTail.end(database)
         // Every miner's series exist from the start, at zero, so rates work from the first scrape.
         for miner in miners {
-            for outcome in ["complete", "partial_timeout", "empty_timeout", "empty", "stream_error", "client_disconnect", "rejected"] {
+            for outcome in RequestRecord.outcomes {
                 _ = counter("requests", miner, [("outcome", outcome)])
             }
             _ = counter("batches", miner)

@@ -28,7 +28,7 @@ enum AnalysisFormat {
 
     static func csv(_ groups: [RequestAnalysis.Figures], _ query: RequestAnalysis.Query) -> String {
         let keys = query.groupBy.map(\.rawValue)
-        let outcomes = ["complete", "partial_timeout", "empty_timeout", "empty", "stream_error", "client_disconnect", "rejected"]
+        let outcomes = RequestRecord.outcomes
         let header = keys + ["requests"] + outcomes + [
             "ttfb_p50_s", "ttfb_p95_s", "ttfb_p99_s", "mean_total_s", "mean_arrival_lag_s", "mean_queue_wait_s",
             "items_sent_before_timeout", "items_unsent", "mean_delivered_share", "final_answer_rate",
