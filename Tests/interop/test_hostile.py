@@ -60,8 +60,10 @@ def refusals(tmp, reason, expect=1):
 
 
 def serves(worker):
+    """The worker still answers a real dendrite (the flood worker's 200,000-word answer may be
+    cut by the client's deadline on a busy machine: 408 with what arrived)."""
     final = asyncio.run(ask(worker.port, worker.hotkey, question("still there?"), timeout=10))
-    return final.dendrite.status_code == 200 and final.completion
+    return final.dendrite.status_code in (200, 408) and bool(final.completion)
 
 
 def test_headers_trickled_byte_by_byte_are_cut(env):
@@ -129,7 +131,7 @@ def test_thousands_of_idle_connections_do_not_stop_service(env):
     try:
         for _ in range(2000):
             socks.append(connect(worker.port))
-        assert serves(worker) is not None
+        assert serves(worker)
         rss = int(next(line.split()[1] for line in Path(f"/proc/{worker.proc.pid}/status").read_text().splitlines()
                        if line.startswith("VmRSS")))
         assert rss < 400_000, f"RSS {rss} kB with 2000 idle connections"
@@ -166,6 +168,9 @@ def test_a_client_that_stops_reading_does_not_grow_memory(env):
         return int(next(line.split()[1] for line in Path(f"/proc/{worker.proc.pid}/status").read_text().splitlines()
                         if line.startswith("VmRSS")))
 
+    # One whole answer first: the mock holds its 200,000 items while streaming and the allocator
+    # keeps that memory, so the baseline is taken once that has happened.
+    assert serves(worker)
     before = rss()
     messages = [question("never read")]
     headers = signed_headers(HOTKEYS[1], messages, session="never-read", timeout=4.0)
@@ -186,4 +191,23 @@ def test_a_client_that_stops_reading_does_not_grow_memory(env):
     assert row[0]["outcome"] in ("complete", "partial_timeout", "client_disconnect")
     assert row[0]["finished_at"] - row[0]["received_at"] < 4.5
     assert grown < 50_000, f"RSS grew by {grown} kB while the client did not read"
+    assert serves(worker)
+
+
+def test_a_half_closed_connection_is_a_client_that_left(env):
+    tmp, workers = env
+    worker = workers["flood"]  # a long answer: still streaming when the client half-closes
+    messages = [question("half close")]
+    headers = signed_headers(HOTKEYS[1], messages, session="half-closed", timeout=4.0)
+    sock = connect(worker.port)
+    head = "POST /StreameinsteinSynapse HTTP/1.1\r\nHost: x\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    body = synapse_body(messages, timeout=4.0).encode()
+    sock.sendall((head + f"Content-Length: {len(body)}\r\n\r\n").encode() + body)
+    sock.recv(1024)  # the stream has started
+    sock.shutdown(socket.SHUT_WR)  # no more requests from us: aiohttp never does this mid-answer
+    assert closed_within(sock, 30)  # the server ends the exchange (reading what it sent takes a while)
+    row = wait_until(lambda: query(tmp / "log.sqlite", "select * from requests where uuid = 'half-closed'"), timeout=5)
+    assert row and row[0]["outcome"] in ("client_disconnect", "complete")
+    assert row[0]["finished_at"] - row[0]["received_at"] < 4.5  # within the request's own 4 s
+    sock.close()
     assert serves(worker)
