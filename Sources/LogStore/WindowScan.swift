@@ -136,11 +136,8 @@ struct GroupTotals {
     }
 
     func figures(group: [String: String], minutes: Double) -> RequestAnalysis.Figures {
-        // Nearest rank: the smallest value with at least p of the values at or below it.
         let sorted = firstBatchDelays.sorted()
-        func percentile(_ p: Double) -> Double? {
-            sorted.isEmpty ? nil : sorted[max(1, Int((p * Double(sorted.count)).rounded(.up))) - 1]
-        }
+        func percentile(_ p: Double) -> Double? { sorted.nearestRank(p) }
         var named: [String: Int] = [:]
         for (index, count) in outcomes.enumerated() where count > 0 { named[WindowScan.outcomes[index]] = count }
         return RequestAnalysis.Figures(
@@ -154,5 +151,13 @@ struct GroupTotals {
             rejectionRate: requests == 0 ? 0 : Double(outcomes[WindowScan.rejected]) / Double(requests),
             meanTimeout: timeout.value
         )
+    }
+}
+
+extension Array where Element == Double {
+    /// The percentile `p` (0...1) of sorted values by nearest rank: the smallest value with at
+    /// least that share of the values at or below it. Nil for no values.
+    public func nearestRank(_ p: Double) -> Double? {
+        isEmpty ? nil : self[Swift.max(1, Int((p * Double(count)).rounded(.up))) - 1]
     }
 }

@@ -75,7 +75,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     fileprivate func bytesArrived() {
         guard waitingForNext, let context else { return }
         waitingForNext = false
-        arm(context, seconds: limits.headerTimeout, reason: "slow_headers", status: 408, what: "headers")
+        arm(context, .headers)
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -91,14 +91,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         entered = true
-        arm(context, seconds: limits.headerTimeout, reason: "slow_headers", status: 408, what: "headers")
+        arm(context, .headers)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
             inRequest = true
-            arm(context, seconds: limits.bodyTimeout, reason: "slow_body", status: 408, what: "body")
+            arm(context, .body)
         case .end:
             deadline?.cancel()
             deadline = nil
@@ -136,14 +136,21 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.fireChannelInactive()
     }
 
-    private func arm(_ context: ChannelHandlerContext, seconds: Double, reason: String, status: Int, what: String) {
+    /// What a deadline waits for.
+    private enum Awaited {
+        case headers, body
+        var reason: String { self == .headers ? "slow_headers" : "slow_body" }
+    }
+
+    private func arm(_ context: ChannelHandlerContext, _ awaited: Awaited) {
         deadline?.cancel()
+        let seconds = awaited == .headers ? limits.headerTimeout : limits.bodyTimeout
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         deadline = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
             let (handler, context) = loopBound.value
             // Headers are only late while no request is being served on this connection.
-            if what == "headers" && handler.inRequest { return }
-            handler.refuse(reason, status, "the request's \(what) did not arrive within \(seconds) s; connection closed", handler.client(context))
+            if awaited == .headers && handler.inRequest { return }
+            handler.refuse(awaited.reason, 408, "the request's \(awaited) did not arrive within \(seconds) s; connection closed", handler.client(context))
             context.close(promise: nil)
         }
     }

@@ -27,11 +27,7 @@ struct SynapseResponder: HTTPResponder {
     func respond(to request: Request, context: Context) async throws -> Response {
         let timing = RequestTiming()
         let headerValue: (String) -> String? = { name in HTTPField.Name(name).flatMap { request.headers[$0] } }
-        var record = RequestRecord(
-            worker: miner.name, minerHotkey: miner.hotkey, synapse: "", backend: backend.kind,
-            batchSize: miner.streamingBatchSize, receivedAt: timing.receivedAtUnix, finishedAt: timing.receivedAtUnix,
-            outcome: Outcome.rejected.rawValue, status: 0
-        )
+        var record = newRecord(receivedAt: timing.receivedAtUnix)
         record.validatorHotkey = headerValue("bt_header_dendrite_hotkey")
         record.dendriteIP = headerValue("bt_header_dendrite_ip")
         record.uuid = headerValue("bt_header_dendrite_uuid")
@@ -69,6 +65,15 @@ struct SynapseResponder: HTTPResponder {
         } catch let rejection as Rejection {
             return reject(rejection, timing: timing, record: record, logger: context.logger)
         }
+    }
+
+    /// A request's record before anything is known of it: refused until it is streamed.
+    func newRecord(receivedAt: Double) -> RequestRecord {
+        RequestRecord(
+            worker: miner.name, minerHotkey: miner.hotkey, synapse: "", backend: backend.kind,
+            batchSize: miner.streamingBatchSize, receivedAt: receivedAt, finishedAt: receivedAt,
+            outcome: Outcome.rejected.rawValue, status: 0
+        )
     }
 
     /// `POST /<synapse name>` for a synapse this miner serves; `name` is the path's first part.
@@ -156,7 +161,7 @@ struct SynapseResponder: HTTPResponder {
             fields.append(HTTPField(name: HTTPField.Name(field)!, value: value))
         }
         let body = ResponseBody { [self, record] writer in
-            var result = await session.run(writer: &writer)
+            let result = await session.run(writer: &writer)
             await ticket.release()
             // Recorded (and journaled) before the client can see the end of the response, so
             // no answer a client saw complete goes unlogged, even if the worker is killed now.
@@ -166,7 +171,6 @@ struct SynapseResponder: HTTPResponder {
             do {
                 try await writer.finish(nil)
             } catch {
-                result.clientGone = true
                 finished.outcome = Outcome.of(result.summary.end, batchesWritten: result.written.count, clientGone: true).rawValue
                 log.correct(finished, journalID: journalID)
             }

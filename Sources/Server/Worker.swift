@@ -111,12 +111,9 @@ public struct Worker: Sendable {
             onForwardException: onForwardException
         )
         let connections = ConnectionCount(limit: miner.limits.maxConnections)
-        let refuse: ConnectionRefusal = { [miner, backend = responder.backend] reason, status, message, client in
-            let now = Date().timeIntervalSince1970
-            var record = RequestRecord(
-                worker: miner.name, minerHotkey: miner.hotkey, synapse: "", backend: backend.kind,
-                batchSize: miner.streamingBatchSize, receivedAt: now, finishedAt: now, outcome: "rejected", status: status
-            )
+        let refuse: ConnectionRefusal = { [responder] reason, status, message, client in
+            var record = responder.newRecord(receivedAt: Date().timeIntervalSince1970)
+            record.status = status
             record.reason = reason
             record.detail = message
             record.dendriteIP = client

@@ -1,3 +1,5 @@
+import LogStore
+
 /// The figures of a set of validator results: what a validator would make of a configuration.
 public struct SimulationSummary: Sendable, Equatable, Encodable {
     public var requests: Int
@@ -27,20 +29,15 @@ public struct SimulationSummary: Sendable, Equatable, Encodable {
         requestsPerSecond = wallSeconds > 0 ? Double(results.count) / wallSeconds : 0
         let latencies = results.map(\.total).sorted()
         let firstChunks = results.compactMap(\.firstChunk).sorted()
-        latencyP50 = Self.percentile(latencies, 0.50)
-        latencyP99 = Self.percentile(latencies, 0.99)
-        firstChunkP50 = Self.percentile(firstChunks, 0.50)
-        firstChunkP99 = Self.percentile(firstChunks, 0.99)
+        latencyP50 = latencies.nearestRank(0.50)
+        latencyP99 = latencies.nearestRank(0.99)
+        firstChunkP50 = firstChunks.nearestRank(0.50)
+        firstChunkP99 = firstChunks.nearestRank(0.99)
         let rewards = results.compactMap(\.reward)
         meanReward = rewards.isEmpty ? nil : rewards.reduce(0, +) / Double(rewards.count)
         finalAnswerRate = results.isEmpty ? 0 : Double(results.count(where: \.finalAnswerArrived)) / Double(results.count)
         oversizeChunks = results.reduce(0) { $0 + $1.oversizeChunks }
         meanChunks = results.isEmpty ? 0 : Double(results.reduce(0) { $0 + $1.chunks.count }) / Double(results.count)
-    }
-
-    /// Nearest rank, as `miners status` computes its percentiles.
-    static func percentile(_ sorted: [Double], _ p: Double) -> Double? {
-        sorted.isEmpty ? nil : sorted[max(1, Int((p * Double(sorted.count)).rounded(.up))) - 1]
     }
 
     enum CodingKeys: String, CodingKey {

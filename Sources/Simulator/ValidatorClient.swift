@@ -154,7 +154,8 @@ final class Exchange: Sendable {
 }
 
 extension Duration {
-    var seconds: Double {
+    /// In seconds, for figures and JSON.
+    public var seconds: Double {
         let (whole, attoseconds) = components
         return Double(whole) + Double(attoseconds) / 1e18
     }

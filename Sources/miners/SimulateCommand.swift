@@ -106,14 +106,14 @@ struct SimulateCommand: AsyncParsableCommand {
         let results = await runner.run(target) { result, done in
             progress("\(done)/\(total) requests, last: \(result.status) \(result.kind.rawValue)", final: done == total)
         }
-        let wall = (ContinuousClock.now - started).components
+        let wall = (ContinuousClock.now - started).seconds
         try await httpClient.shutdown()
         if let store, let (run, cell) = stored {
             try store.finishCell(cell, results: results, workerCPU: nil)
             try store.finishRun(run)
             printError("stored as run \(run) in \(db!)")
         }
-        let summary = SimulationSummary(results, wallSeconds: Double(wall.seconds) + Double(wall.attoseconds) / 1e18)
+        let summary = SimulationSummary(results, wallSeconds: wall)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
