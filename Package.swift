@@ -22,6 +22,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // The bittensor wire format: synapse, headers, body hash, response headers. Pure values.
@@ -58,6 +60,19 @@ let package = Package(
         ),
         // YAML config schema, defaults and operator-facing errors.
         .target(name: "Config", dependencies: ["Keys", "Yams"]),
+        // The subtensor chain: JSON-RPC over websocket, SCALE, metadata v15, the metagraph,
+        // signed serve_axon extrinsics.
+        .target(
+            name: "Chain",
+            dependencies: [
+                "Keys", "Config",
+                .product(name: "WSClient", package: "swift-websocket"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Who is served: signatures, nonces, blacklist and metagraph, capacity by stake.
         .target(name: "Admission", dependencies: ["Wire", "Keys", "Config"]),
         // The worker's HTTP app: route, decode, stream, log.
@@ -78,7 +93,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Config", "LogStore",
+                "Config", "LogStore", "Chain", "Keys",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "GRDB", package: "GRDB.swift"),
@@ -110,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "miners",
             dependencies: [
-                "Server", "Config", "LogStore", "Supervisor", "Report", "Simulator",
+                "Server", "Config", "LogStore", "Supervisor", "Report", "Simulator", "Chain", "Keys",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -125,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "miners-fuzz",
             dependencies: [
-                "Wire", "Keys", "Config", "EventStream",
+                "Wire", "Keys", "Config", "EventStream", "Chain",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -139,6 +154,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Keys"], path: "Tests/TestSupport"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "KeysTests", dependencies: ["Keys", "TestSupport"]),
+        .testTarget(name: "ChainTests", dependencies: ["Chain", "Keys", "Config", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "LogStore"]),
         .testTarget(name: "AdmissionTests", dependencies: ["Admission", "Keys", "Wire", "Config", "TestSupport"]),
         .testTarget(name: "StreamingTests", dependencies: ["Streaming"]),

@@ -1,3 +1,4 @@
+import Chain
 import Config
 import EventStream
 import Foundation
@@ -13,7 +14,7 @@ import Wire
 enum FuzzTargets {
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "synapse": synapse, "headers": headers, "ss58": ss58, "signature": signature, "config": config,
-        "matrix": matrix, "sse": sse, "http": http,
+        "matrix": matrix, "sse": sse, "http": http, "chain": chain,
     ]
 
     /// Raw bytes as a connection delivers them, through NIO's HTTP/1 server pipeline with the
@@ -91,5 +92,37 @@ enum FuzzTargets {
             index += step
         }
         precondition(events == expected, "an event stream split in pieces gave other events")
+    }
+
+    /// What a chain node sends: runtime-API answers decoded by the spec-343 metadata's types
+    /// (the first byte picks neurons, subnet state or mechagraph), metadata itself, a stored
+    /// AxonInfo, and JSON-RPC messages.
+    static let metadata: RuntimeMetadata? = {
+        let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Tests/Fixtures/chain/metadata-v15-spec343.hex.txt")
+        guard let text = try? String(contentsOf: file, encoding: .utf8), let bytes = Hex.decode(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        return try? RuntimeMetadata(stateCallResult: bytes)
+    }()
+    static let apiOutputs = [
+        "NeuronInfoRuntimeApi_get_neurons_lite", "SubnetInfoRuntimeApi_get_subnet_state", "SubnetInfoRuntimeApi_get_selective_mechagraph",
+    ].compactMap { try? metadata?.apiMethod($0).output }
+
+    static func chain(_ bytes: [UInt8]) {
+        guard let first = bytes.first, let metadata else { return }
+        let input = Array(bytes.dropFirst())
+        switch first % 6 {
+        case 0, 1, 2:
+            let type = apiOutputs[Int(first % 6) % apiOutputs.count]
+            guard let value = try? ScaleValueDecoder(registry: metadata.registry).decode(type, from: input) else { return }
+            if let neurons = value.items {
+                for neuron in neurons { _ = try? MetagraphFetcher.neuron(neuron, totalStake: []) }
+            }
+        case 3: _ = try? RuntimeMetadata(prefixed: input)
+        case 4: _ = try? AxonInfo(scale: input)
+        default:
+            guard let message = try? JSONDecoder().decode(RPCValue.self, from: Data(input)) else { return }
+            _ = message["result"]?.hexBytes
+            _ = message["params"]?["result"]?.int
+        }
     }
 }

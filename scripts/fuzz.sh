@@ -2,7 +2,8 @@
 # Coverage-guided fuzzing (libFuzzer, with AddressSanitizer) of every parser of untrusted input:
 #   bash scripts/fuzz.sh [SECONDS per target, default 60] [TARGET...]
 # Targets: synapse (request body JSON + body hash), headers, http (NIO's HTTP/1 parser with the
-# worker's limits), ss58, signature, config, matrix, sse.
+# worker's limits), ss58, signature, config, matrix, sse, chain (runtime-API answers, metadata,
+# AxonInfo and JSON-RPC messages from a node).
 # Seeds come from Fuzz/corpus/TARGET; what libFuzzer learns goes to .build-fuzz/corpus/TARGET.
 # A finding is saved under Fuzz/findings/ and fails the run: fix it, then move the input into
 # Fuzz/corpus/TARGET so the plain build's replay (`miners-fuzz TARGET Fuzz/corpus/TARGET`, run by
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(synapse headers http ss58 signature config matrix sse)
+[ ${#targets[@]} -gt 0 ] || targets=(synapse headers http ss58 signature config matrix sse chain)
 
 echo "== building miners-fuzz with -sanitize=fuzzer,address (in .build-fuzz)"
 swift build -c release --product miners-fuzz --scratch-path .build-fuzz \

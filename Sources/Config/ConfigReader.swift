@@ -11,9 +11,11 @@ struct ConfigReader {
         "stop_on_forward_exception", "max_body_bytes", "backend", "restart", "blacklist",
         "max_concurrent_streams", "max_queued_requests", "max_nonce_skew",
         "max_connections", "max_header_bytes", "header_timeout", "body_timeout", "idle_timeout", "max_requests_per_minute",
+        "chain", "external_ip", "external_port",
     ]
     /// What `defaults:` may set: everything that is not a miner's identity.
-    static let defaultKeys = minerKeys.filter { !["name", "hotkey", "wallet", "port"].contains($0) }
+    static let defaultKeys = minerKeys.filter { !["name", "hotkey", "wallet", "port", "external_ip", "external_port"].contains($0) }
+    static let chainKeys = ["network", "netuid", "refresh"]
     static let blacklistKeys = ["allow", "deny", "metagraph", "min_stake", "require_validator_permit", "allow_non_registered"]
     static let walletKeys = ["path", "name", "hotkey"]
     static let restartKeys = ["backoff_initial", "backoff_max", "min_uptime", "max_restarts", "window"]
@@ -107,7 +109,7 @@ struct ConfigReader {
         // (a backend of another kind replaces the default one).
         var fields = defaults
         for (key, value) in try entries(node, known: Self.minerKeys, miner: name) {
-            if let inherited = defaults[key], ["backend", "restart", "blacklist"].contains(key),
+            if let inherited = defaults[key], ["backend", "restart", "blacklist", "chain"].contains(key),
                let merged = merge(inherited, value, replaceOnDifferent: key == "backend" ? "kind" : nil) {
                 fields[key] = merged
             } else {
@@ -120,7 +122,7 @@ struct ConfigReader {
             return value
         }
 
-        let hotkey = try self.hotkey(fields, node: node, miner: name)
+        let (hotkey, wallet) = try self.hotkey(fields, node: node, miner: name)
 
         var miner = MinerConfig(
             name: name, hotkey: hotkey,
@@ -176,11 +178,13 @@ struct ConfigReader {
         if let value = fields["max_requests_per_minute"] {
             miner.limits.maxRequestsPerMinute = try integer(value, miner: name, field: "max_requests_per_minute", in: 1...1_000_000)
         }
+        miner.wallet = wallet
+        try chainSettings(fields, node: node, into: &miner)
         return miner
     }
 
     /// `hotkey: SS58` or `wallet: {path, name, hotkey}` (the wallet's public hotkey file).
-    private func hotkey(_ fields: [String: Node], node: Node, miner: String) throws(ConfigError) -> String {
+    private func hotkey(_ fields: [String: Node], node: Node, miner: String) throws(ConfigError) -> (String, WalletLocation?) {
         switch (fields["hotkey"], fields["wallet"]) {
         case (let hotkeyNode?, nil):
             let hotkey = try nonEmptyString(hotkeyNode, miner: miner, field: "hotkey")
@@ -189,7 +193,7 @@ struct ConfigReader {
             } catch {
                 throw self.error(hotkeyNode, miner: miner, field: "hotkey", "'\(hotkey)' is not a valid SS58 address: \(error)")
             }
-            return hotkey
+            return (hotkey, nil)
         case (nil, let walletNode?):
             let wallet = try entries(walletNode, known: Self.walletKeys, miner: miner, field: "wallet")
             guard let nameNode = wallet["name"], let hotkeyNode = wallet["hotkey"] else {
@@ -200,7 +204,8 @@ struct ConfigReader {
             let walletName = try nonEmptyString(nameNode, miner: miner, field: "wallet.name")
             let hotkeyName = try nonEmptyString(hotkeyNode, miner: miner, field: "wallet.hotkey")
             do {
-                return try WalletHotkey.address(wallets: path, name: walletName, hotkey: hotkeyName)
+                let address = try WalletHotkey.address(wallets: path, name: walletName, hotkey: hotkeyName)
+                return (address, WalletLocation(path: path, name: walletName, hotkey: hotkeyName))
             } catch {
                 throw self.error(walletNode, miner: miner, field: "wallet", error.description)
             }
@@ -209,6 +214,57 @@ struct ConfigReader {
         case (nil, nil):
             throw error(node, miner: miner, field: "hotkey", "is required: the miner's SS58 hotkey address, or wallet: {path, name, hotkey}")
         }
+    }
+
+    /// `chain:`, `external_ip` and `external_port`, checked together: publishing needs a
+    /// network, a subnet and the wallet's secret; refreshing needs a snapshot file to write.
+    private func chainSettings(_ fields: [String: Node], node: Node, into miner: inout MinerConfig) throws(ConfigError) {
+        let name = miner.name
+        if let chainNode = fields["chain"] {
+            let entries = try entries(chainNode, known: Self.chainKeys, miner: name, field: "chain")
+            guard let netuidNode = entries["netuid"] else {
+                throw error(chainNode, miner: name, field: "chain.netuid", "is required: the subnet's number (35 for this subnet)")
+            }
+            var chain = ChainConfig(netuid: try integer(netuidNode, miner: name, field: "chain.netuid", in: 0...65535))
+            if let value = entries["network"] {
+                let network = try nonEmptyString(value, miner: name, field: "chain.network")
+                guard ChainNetwork.url(network) != nil else {
+                    throw error(value, miner: name, field: "chain.network", "unknown network '\(network)': expected \(ChainNetwork.expected)")
+                }
+                chain.network = network
+            }
+            if let value = entries["refresh"] {
+                guard let text = value.string, let refresh = ChainConfig.Refresh(rawValue: text) else {
+                    throw error(value, miner: name, field: "chain.refresh", "expected 'tempo' (rewrite blacklist.metagraph once per tempo) or 'off', got '\(value.string ?? "?")'")
+                }
+                chain.refresh = refresh
+            }
+            if chain.refresh == .tempo, miner.admission.metagraph == nil {
+                throw error(chainNode, miner: name, field: "chain.refresh", "'tempo' needs blacklist.metagraph: the snapshot file the supervisor writes and the worker reads")
+            }
+            miner.chain = chain
+        }
+        if let portNode = fields["external_port"], fields["external_ip"] == nil {
+            throw error(portNode, miner: name, field: "external_ip", "is required with external_port: the public IP address to publish (it is never guessed)")
+        }
+        guard let ipNode = fields["external_ip"] else { return }
+        let ip = try nonEmptyString(ipNode, miner: name, field: "external_ip")
+        guard let parsed = IPAddressText.parse(ip) else {
+            throw error(ipNode, miner: name, field: "external_ip", "'\(ip)' is not an IPv4 or IPv6 address; give the public address validators reach (host names are not resolved)")
+        }
+        if parsed.type == 4 ? parsed.value >> 24 == 127 : parsed.value == 1 {
+            throw error(ipNode, miner: name, field: "external_ip", "'\(ip)' is a loopback address; the chain refuses it (error 11) and validators could not reach it")
+        }
+        let port = try fields["external_port"].map { node throws(ConfigError) in
+            try integer(node, miner: name, field: "external_port", in: 1...65535)
+        } ?? miner.port
+        guard miner.chain != nil else {
+            throw error(ipNode, miner: name, field: "chain", "is required with external_ip: {network, netuid} says where to publish the axon")
+        }
+        guard miner.wallet != nil else {
+            throw error(ipNode, miner: name, field: "wallet", "is required with external_ip: publishing the axon is signed by the hotkey, read from wallet: {path, name, hotkey} (a bare hotkey address cannot sign)")
+        }
+        miner.externalAxon = ExternalAxon(ip: ip, port: port)
     }
 
     private func blacklist(_ node: Node, miner: String, into admission: inout AdmissionConfig) throws(ConfigError) {

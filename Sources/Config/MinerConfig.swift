@@ -17,6 +17,20 @@ public struct MinerConfig: Sendable, Equatable {
     public var restart: RestartPolicyConfig
     public var admission: AdmissionConfig
     public var limits = ConnectionLimits()
+    /// Set when the hotkey was given as `wallet:`; signing on chain needs it.
+    public var wallet: WalletLocation?
+    public var chain: ChainConfig?
+    /// Published on chain when given (`external_ip`, `external_port`).
+    public var externalAxon: ExternalAxon?
+
+    /// The settings a worker process runs with: a change to the chain keys alone does not
+    /// restart the worker.
+    public var workerSettings: MinerConfig {
+        var copy = self
+        copy.chain = nil
+        copy.externalAxon = nil
+        return copy
+    }
 
     public static let defaultSynapses = ["StreameinsteinSynapse"]
     public static let defaultBatchSize = 12

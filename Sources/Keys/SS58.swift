@@ -22,8 +22,11 @@ public enum SS58 {
         }
     }
 
-    public static func encode(_ publicKey: Sr25519.PublicKey) -> String {
-        let payload = [genericSubstrate] + publicKey.bytes
+    public static func encode(_ publicKey: Sr25519.PublicKey) -> String { encode(accountID: publicKey.bytes) }
+
+    /// Any 32-byte account id, as the chain stores it (a coldkey need not be an sr25519 point).
+    public static func encode(accountID: [UInt8]) -> String {
+        let payload = [genericSubstrate] + accountID
         return base58(payload + checksum(payload))
     }
 

@@ -47,12 +47,7 @@ enum Sodium {
         return sum
     }
 
-    static func blake2b512(_ data: [UInt8]) -> [UInt8] {
-        _ = ready
-        var out = [UInt8](repeating: 0, count: 64)
-        crypto_generichash(&out, 64, data, UInt64(data.count), nil, 0)
-        return out
-    }
+    static func blake2b512(_ data: [UInt8]) -> [UInt8] { Blake2b.hash(data, length: 64) }
 
     static func sha512(_ data: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 64)
@@ -85,5 +80,16 @@ enum Sodium {
     /// Overwrites secret bytes before they are released.
     static func wipe(_ bytes: inout [UInt8]) {
         bytes.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
+    }
+}
+
+/// Blake2b with a chosen output length: substrate hashes with 16 (storage keys) and 32 bytes
+/// (extrinsic hashes, long signing payloads).
+public enum Blake2b {
+    public static func hash(_ data: [UInt8], length: Int) -> [UInt8] {
+        _ = Sodium.ready
+        var out = [UInt8](repeating: 0, count: length)
+        crypto_generichash(&out, length, data, UInt64(data.count), nil, 0)
+        return out
     }
 }

@@ -71,6 +71,18 @@ public enum Sr25519 {
             publicKey = PublicKey(bytes: Sodium.multiplyBase(scalar)!)!
         }
 
+        /// schnorrkel `SecretKey::from_bytes`: the 32-byte scalar then the 32-byte nonce, as
+        /// bittensor-wallet stores `privateKey`. Nil when the scalar is not canonical.
+        public init?(secretKey: [UInt8]) {
+            guard secretKey.count == 64 else { return nil }
+            let scalar = Array(secretKey[0..<32])
+            guard Sodium.isCanonicalScalar(scalar), let point = Sodium.multiplyBase(scalar),
+                  let publicKey = PublicKey(bytes: point) else { return nil }
+            self.scalar = scalar
+            self.nonce = Array(secretKey[32..<64])
+            self.publicKey = publicKey
+        }
+
         /// A randomised signature (as schnorrkel's): the witness mixes the secret nonce, fresh
         /// randomness and the transcript.
         public func sign(_ message: [UInt8]) -> [UInt8] {

@@ -24,6 +24,7 @@ public final class LogWriter: Service, Sendable {
         /// A record already committed whose outcome changed after it was written.
         case correction(RequestRecord)
         case loss(LossRecord)
+        case chain(ChainEventRecord)
     }
     private struct Pending {
         var entries: [Entry] = []
@@ -96,6 +97,14 @@ public final class LogWriter: Service, Sendable {
         }
     }
 
+    /// Queues a chain event (a serve attempt, a snapshot refresh); returns at once.
+    public func record(_ event: ChainEventRecord) {
+        pending.withLock { state in
+            state.entries.append(.chain(event))
+            trim(&state)
+        }
+    }
+
     /// Drops the oldest entries beyond `maxPending`, counting them.
     private func trim(_ state: inout Pending) {
         let excess = state.entries.count - maxPending
@@ -113,6 +122,8 @@ public final class LogWriter: Service, Sendable {
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 try? await Task.sleep(for: interval)
+                // A cancelled task cannot start GRDB's async write; the final flush below does it.
+                if Task.isCancelled { break }
                 await flushInBackground()
             }
         } onGracefulShutdown: {}
@@ -203,6 +214,7 @@ public final class LogWriter: Service, Sendable {
             switch record {
             case .request(let request, _): try insert(request, into: db)
             case .lifecycle(let event): try insert(event, into: db)
+            case .chain(let event): try event.insert(into: db)
             case .correction(let request):
                 try db.execute(
                     sql: "UPDATE requests SET outcome = ?, reason = ? WHERE worker = ? AND received_at = ? AND uuid IS ?",

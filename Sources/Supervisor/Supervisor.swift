@@ -10,6 +10,7 @@ public actor Supervisor {
     private let log: LogWriter
     private let logger: Logger
     private var slots: [String: MinerSlot] = [:]
+    private let chain: ChainDuties
     private let startedAt = Date().timeIntervalSince1970
 
     public init(
@@ -20,14 +21,18 @@ public actor Supervisor {
         self.log = log
         self.logger = logger
         self.makeLauncher = makeLauncher
+        self.chain = ChainDuties(log: log, logger: logger)
     }
 
-    /// Starts a worker for every miner.
+    /// Starts a worker for every miner, after writing any metagraph snapshot a worker needs
+    /// and does not have yet; publishing axons goes on in the background.
     public func startAll() async {
         log.record(LifecycleRecord(
             at: Date().timeIntervalSince1970, miner: nil, event: .supervisorStart, pid: getpid(),
             detail: "\(config.file): \(config.miners.count) miners"
         ))
+        await chain.prepare(config)
+        await chain.apply(config)
         let launcher = makeLauncher(config)
         for miner in config.miners {
             let slot = MinerSlot(config: miner, launcher: launcher, log: log, logger: logger)
@@ -38,6 +43,7 @@ public actor Supervisor {
 
     /// Stops every worker gracefully, all at once; returns when all have exited.
     public func stopAll(reason: String) async {
+        await chain.stop()
         await withTaskGroup(of: Void.self) { group in
             for slot in slots.values {
                 group.addTask { [grace = config.supervisor.gracePeriod] in await slot.stop(grace: grace, reason: reason) }
@@ -69,9 +75,14 @@ public actor Supervisor {
         let newByName = Dictionary(uniqueKeysWithValues: new.miners.map { ($0.name, $0) })
         let removed = config.miners.map(\.name).filter { newByName[$0] == nil }
         let added = new.miners.map(\.name).filter { oldByName[$0] == nil }
-        let changed = new.miners.map(\.name).filter { name in oldByName[name].map { $0 != newByName[name] } ?? false }
+        // Only a worker's own settings restart it; chain keys alone are the chain duties' business.
+        let changed = new.miners.map(\.name).filter { name in
+            oldByName[name].map { $0.workerSettings != newByName[name]?.workerSettings } ?? false
+        }
         let grace = new.supervisor.gracePeriod
         config = new
+        await chain.prepare(new)
+        await chain.apply(new)
         let launcher = makeLauncher(new)
 
         await withTaskGroup(of: Void.self) { group in

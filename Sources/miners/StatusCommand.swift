@@ -105,6 +105,7 @@ struct StatusCommand: AsyncParsableCommand {
         var knownWorkers: [String] = []
         var refusals: [StatusQueries.Refusals] = []
         var losses: [StatusQueries.Loss] = []
+        var chain: [ChainStatus] = []
         if FileManager.default.fileExists(atPath: databasePath) {
             let database = try LogDatabase.open(path: databasePath)
             activity = try StatusQueries.activity(database, since: now - 300)
@@ -112,6 +113,7 @@ struct StatusCommand: AsyncParsableCommand {
             losses = try StatusQueries.losses(database, since: now - 86_400)
             lastEvents = try StatusQueries.lastEvents(database)
             knownWorkers = try StatusQueries.workers(database)
+            chain = try ChainStatus.latest(database)
         }
 
         var rows: [MinerStatus] = live?.miners ?? []
@@ -155,6 +157,7 @@ struct StatusCommand: AsyncParsableCommand {
                 analysis: analysis,
                 refusals5m: refusals.map { .init(validator: $0.validator, status: $0.status, reason: $0.reason, count: $0.count) },
                 logLosses24h: losses,
+                chain: chain,
                 miners: rows.map { row in
                     StatusOutput.Row(
                         miner: row, requests5m: activity[row.name]?.requests ?? 0, timeouts5m: activity[row.name]?.timeouts ?? 0
@@ -196,6 +199,19 @@ struct StatusCommand: AsyncParsableCommand {
             print(align([["WORKER", "DROPPED", "FAILING SINCE", "WRITING AGAIN", "ERROR"]] + losses.map {
                 [$0.worker, String($0.lost), $0.since.map { Date(timeIntervalSince1970: $0).formatted(.iso8601) } ?? "-",
                  Date(timeIntervalSince1970: $0.at).formatted(.iso8601), $0.error ?? "-"]
+            }))
+        }
+        if !chain.isEmpty {
+            print("\non chain (the last serve of each miner, the last refresh of each metagraph snapshot):")
+            print(align([["WHAT", "NETWORK", "NETUID", "OUTCOME", "BLOCK", "WHEN", "DETAIL"]] + chain.map { item in
+                let event = item.event
+                let what = event.kind == .serve ? "serve \(event.miner ?? "-")" : "metagraph \(event.path ?? "-")"
+                var detail = event.detail ?? "-"
+                if event.outcome == "failed", event.kind == .metagraph {
+                    detail += item.lastWritten.map { "; last good snapshot \(duration(now - $0.at)) ago (block \($0.block ?? 0))" } ?? "; no good snapshot yet"
+                }
+                return [what, event.network, String(event.netuid), event.outcome, event.block.map(String.init) ?? "-",
+                        duration(max(0, now - event.at)) + " ago", detail]
             }))
         }
         if let analysis, let query {
@@ -253,6 +269,7 @@ struct StatusOutput: Encodable {
     var analysis: [RequestAnalysis.Figures]?
     var refusals5m: [Refusal]
     var logLosses24h: [StatusQueries.Loss]
+    var chain: [ChainStatus]
     var miners: [Row]
 
     struct Refusal: Encodable {
@@ -271,6 +288,24 @@ extension WorkerExit {
             self = .signaled(signal)
         } else {
             return nil
+        }
+    }
+}
+
+/// The newest chain event of a miner or snapshot file, and for a snapshot the last good write.
+struct ChainStatus: Encodable {
+    var event: ChainEventRecord
+    var lastWritten: ChainEventRecord?
+
+    static func latest(_ database: DatabaseQueue) throws -> [ChainStatus] {
+        // A database from before migration 0010 has no chain events to show.
+        guard try database.read({ try $0.tableExists("chain_events") }) else { return [] }
+        return try ChainEventRecord.latest(database).map { event in
+            ChainStatus(
+                event: event,
+                lastWritten: event.kind == .metagraph && event.outcome != "written"
+                    ? try event.path.flatMap { try ChainEventRecord.lastWritten(database, path: $0) } : nil
+            )
         }
     }
 }

@@ -1,0 +1,53 @@
+"""The metagraph as the real bittensor 10.5.0 sees it, as plain JSON, for comparison with the
+native client.
+
+Why: the native reader must agree with what Python miners and validators compute from the same
+chain bytes (`metagraph.S` for priority, axons, permits). Pointed at the fake node, this gives the
+reference answer for the recorded block.
+
+    python bittensor_metagraph.py ws://127.0.0.1:PORT 1  > reference.json
+"""
+import json
+import sys
+
+import bittensor as bt
+import bittensor.utils.networking as networking
+
+# Nothing in the metagraph path asks for the public IP today; if it ever does, it must not leave
+# the machine.
+networking.get_external_ip = lambda: "127.0.0.1"
+
+
+def reference_metagraph(url, netuid):
+    """`Subtensor(network=url).metagraph(netuid)` (lite) reduced to the fields the supervisor uses.
+    `stake` is `metagraph.S[uid]`, the float32 bittensor computes, widened to a Python float
+    without rounding, so a native client can compare against it exactly."""
+    subtensor = bt.Subtensor(network=url)
+    try:
+        metagraph = subtensor.metagraph(netuid)
+    finally:
+        subtensor.close()
+    neurons = []
+    for uid in range(int(metagraph.n)):
+        axon = metagraph.axons[uid]
+        neurons.append({
+            "uid": uid,
+            "hotkey": metagraph.hotkeys[uid],
+            "coldkey": metagraph.coldkeys[uid],
+            "stake": float(metagraph.S[uid]),
+            "validator_permit": bool(metagraph.validator_permit[uid]),
+            "ip": str(axon.ip),
+            "port": int(axon.port),
+            "ip_type": int(axon.ip_type),
+            "last_update": int(metagraph.last_update[uid]),
+            "active": bool(metagraph.active[uid]),
+        })
+    return {"netuid": int(netuid), "block": int(metagraph.block), "tempo": int(metagraph.tempo),
+            "neurons": neurons}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit("usage: python bittensor_metagraph.py URL NETUID")
+    json.dump(reference_metagraph(sys.argv[1], int(sys.argv[2])), sys.stdout)
+    print()
