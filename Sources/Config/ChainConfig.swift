@@ -11,11 +11,15 @@ public struct ChainConfig: Sendable, Equatable {
     public var network: String = "finney"
     public var netuid: Int
     public var refresh: Refresh = .off
+    /// PEM certificates to trust for a `wss://` node instead of the system's (a node of your own
+    /// behind a private CA).
+    public var caFile: String?
 
-    public init(network: String = "finney", netuid: Int, refresh: Refresh = .off) {
+    public init(network: String = "finney", netuid: Int, refresh: Refresh = .off, caFile: String? = nil) {
         self.network = network
         self.netuid = netuid
         self.refresh = refresh
+        self.caFile = caFile
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Keys
 import Yams
 
@@ -15,7 +16,7 @@ struct ConfigReader {
     ]
     /// What `defaults:` may set: everything that is not a miner's identity.
     static let defaultKeys = minerKeys.filter { !["name", "hotkey", "wallet", "port", "external_ip", "external_port"].contains($0) }
-    static let chainKeys = ["network", "netuid", "refresh"]
+    static let chainKeys = ["network", "netuid", "refresh", "ca_file"]
     static let blacklistKeys = ["allow", "deny", "metagraph", "min_stake", "require_validator_permit", "allow_non_registered"]
     static let walletKeys = ["path", "name", "hotkey"]
     static let restartKeys = ["backoff_initial", "backoff_max", "min_uptime", "max_restarts", "window"]
@@ -238,6 +239,13 @@ struct ConfigReader {
                     throw error(value, miner: name, field: "chain.refresh", "expected 'tempo' (rewrite blacklist.metagraph once per tempo) or 'off', got '\(value.string ?? "?")'")
                 }
                 chain.refresh = refresh
+            }
+            if let value = entries["ca_file"] {
+                let path = try nonEmptyString(value, miner: name, field: "chain.ca_file")
+                guard FileManager.default.isReadableFile(atPath: path) else {
+                    throw error(value, miner: name, field: "chain.ca_file", "cannot read \(path) (PEM certificates to trust for a wss:// node)")
+                }
+                chain.caFile = path
             }
             if chain.refresh == .tempo, miner.admission.metagraph == nil {
                 throw error(chainNode, miner: name, field: "chain.refresh", "'tempo' needs blacklist.metagraph: the snapshot file the supervisor writes and the worker reads")

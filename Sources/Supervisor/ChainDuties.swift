@@ -75,14 +75,15 @@ public actor ChainDuties {
             let result = await MinerServe.run(miner, dryRun: false)
             report(result.record)
             guard case .rateLimited(let retryAt, _)? = result.outcome else { return }
-            await waitForBlock(retryAt, network: miner.chain?.network ?? "finney")
+            await waitForBlock(retryAt, chain: miner.chain)
         }
     }
 
-    private func waitForBlock(_ block: Int, network: String) async {
+    private func waitForBlock(_ block: Int, chain: ChainConfig?) async {
+        guard let chain else { return }
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(pollSeconds))
-            guard let node = try? await SubtensorNode.connect(network: network) else { continue }
+            guard let node = try? await SubtensorNode.connect(network: chain.network, caFile: chain.caFile) else { continue }
             let best = try? await node.bestBlock()
             await node.rpc.close()
             if let best, best.number >= block { return }

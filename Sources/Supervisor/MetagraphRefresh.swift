@@ -11,8 +11,10 @@ public struct MetagraphTarget: Sendable, Hashable {
     public var path: String
     /// The first miner that reads it, for the log.
     public var miner: String
+    public var caFile: String?
 
-    public init(network: String, netuid: Int, path: String, miner: String) {
+    public init(network: String, netuid: Int, path: String, miner: String, caFile: String? = nil) {
+        self.caFile = caFile
         self.network = network
         self.netuid = netuid
         self.path = path
@@ -25,7 +27,7 @@ public struct MetagraphTarget: Sendable, Hashable {
         return config.miners.compactMap { miner in
             guard let chain = miner.chain, chain.refresh == .tempo, let path = miner.admission.metagraph,
                   seen.insert(path).inserted else { return nil }
-            return MetagraphTarget(network: chain.network, netuid: chain.netuid, path: path, miner: miner.name)
+            return MetagraphTarget(network: chain.network, netuid: chain.netuid, path: path, miner: miner.name, caFile: chain.caFile)
         }
     }
 
@@ -36,7 +38,7 @@ public struct MetagraphTarget: Sendable, Hashable {
                              outcome: outcome, block: block, path: path, detail: detail)
         }
         do {
-            let node = try await SubtensorNode.connect(network: network, timeout: connectTimeout)
+            let node = try await SubtensorNode.connect(network: network, caFile: caFile, timeout: connectTimeout)
             defer { Task { await node.rpc.close() } }
             let metagraph = try await MetagraphFetcher(node: node, network: network).fetch(netuid: UInt16(netuid))
             try metagraph.write(to: path)

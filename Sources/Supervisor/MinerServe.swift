@@ -42,7 +42,7 @@ public enum MinerServe {
         defer { if let node { Task { await node.rpc.close() } } }
         do {
             let target = try target(miner)
-            let connected = try await SubtensorNode.connect(network: network, timeout: connectTimeout)
+            let connected = try await SubtensorNode.connect(network: network, caFile: miner.chain?.caFile, timeout: connectTimeout)
             node = connected
             var publisher = AxonPublisher(node: connected)
             publisher.inclusionTimeout = inclusionTimeout

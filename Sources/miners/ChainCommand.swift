@@ -40,6 +40,9 @@ struct ChainMetagraphCommand: AsyncParsableCommand {
     @Option(help: "The snapshot file to write (JSON).")
     var out: String
 
+    @Option(help: "PEM certificates to trust for a wss:// node instead of the system's.")
+    var caFile: String?
+
     @Option(help: "Also record the refresh in this SQLite log database.")
     var db: String?
 
@@ -49,7 +52,7 @@ struct ChainMetagraphCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = MetagraphTarget(network: network, netuid: netuid, path: out, miner: "-")
+        let target = MetagraphTarget(network: network, netuid: netuid, path: out, miner: "-", caFile: caFile)
         let (metagraph, record) = await target.refresh()
         if let db {
             let database = try LogDatabase.open(path: db)
@@ -130,14 +133,15 @@ struct ChainServeCommand: AsyncParsableCommand {
                     failed = failed || result.record.outcome == "failed"
                     break
                 }
-                try await waitForBlock(retryAt, network: miner.chain?.network ?? "finney")
+                try await waitForBlock(retryAt, chain: miner.chain)
             }
         }
         if failed { throw ExitCode(1) }
     }
 
-    private func waitForBlock(_ block: Int, network: String) async throws {
-        let node = try await SubtensorNode.connect(network: network)
+    private func waitForBlock(_ block: Int, chain: ChainConfig?) async throws {
+        guard let chain else { return }
+        let node = try await SubtensorNode.connect(network: chain.network, caFile: chain.caFile)
         defer { Task { await node.rpc.close() } }
         while try await node.bestBlock().number < block {
             try await Task.sleep(for: .seconds(pollInterval))

@@ -62,6 +62,8 @@ extension ConfigTests {
             "c.yaml:6: miner 'm': field 'chain.network': unknown network 'mainnet': expected one of archive, finney, local, test"))
         #expect(error(miner("    chain: {network: finney}\n")) == "c.yaml:6: miner 'm': field 'chain.netuid': is required: the subnet's number (35 for this subnet)")
         #expect(error(miner("    chain: {netuid: 35, refresh: hourly}\n")).hasPrefix("c.yaml:6: miner 'm': field 'chain.refresh': expected 'tempo'"))
+        #expect(error(miner("    chain: {netuid: 35, ca_file: /nonexistent/ca.pem}\n"))
+            == "c.yaml:6: miner 'm': field 'chain.ca_file': cannot read /nonexistent/ca.pem (PEM certificates to trust for a wss:// node)")
         #expect(error(miner("    chain: {netuid: 35, refresh: tempo}\n")).hasSuffix("'tempo' needs blacklist.metagraph: the snapshot file the supervisor writes and the worker reads"))
         let bare = "miners:\n  - name: m\n    hotkey: \(alice)\n    port: 8091\n    backend: {kind: mock}\n    chain: {netuid: 1}\n    external_ip: 203.0.113.7\n"
         #expect(error(bare).hasPrefix("c.yaml:7: miner 'm': field 'wallet': is required with external_ip"))

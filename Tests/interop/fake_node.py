@@ -57,6 +57,7 @@ import ipaddress
 import json
 import os
 import secrets
+import ssl
 import sys
 import threading
 import time
@@ -195,8 +196,9 @@ class RpcError(Exception):
 class FakeNode:
     """Replaying, state-keeping fake node; `start()` serves it from a background thread."""
 
-    def __init__(self, port=0, block_seconds=None, recordings=None, notify_delay=0.05):
+    def __init__(self, port=0, block_seconds=None, recordings=None, notify_delay=0.05, tls=None):
         self.port = port
+        self.tls = tls                              # (certificate file, key file): serve wss://
         self.block_seconds = block_seconds
         self.notify_delay = notify_delay
         folder = Path(recordings) if recordings else _recordings_dir()
@@ -245,7 +247,7 @@ class FakeNode:
 
     @property
     def url(self):
-        return f"ws://127.0.0.1:{self.port}"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
     def start(self):
         self._t0 = time.monotonic()                # the clock runs from start()
@@ -265,8 +267,12 @@ class FakeNode:
         self._stop = asyncio.Event()
         # Loopback only; compression off because the 600 KB metadata would cost more to deflate
         # than to send; max_size off because bittensor sends and receives megabyte frames.
+        context = None
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
         async with serve(self._connection, "127.0.0.1", self.port, max_size=None,
-                         compression=None, ping_interval=None) as server:
+                         compression=None, ping_interval=None, ssl=context) as server:
             self.port = server.sockets[0].getsockname()[1]
             ready.set()
             await self._stop.wait()

@@ -188,3 +188,25 @@ def test_supervisor_serves_at_start_not_on_worker_restart_and_keeps_the_snapshot
     assert outcomes == ["served", "already_served"]
     text = miners("status", "--config", str(s.config)).stdout
     assert "last good snapshot" in text and "serve alice" in text
+
+
+def test_wss_verifies_the_node_certificate(tmp_path):
+    """TLS for wss://: a node whose certificate the client cannot verify is refused; trusting its
+    CA (`--ca-file`, `chain.ca_file`) makes it work."""
+    cert, key = tmp_path / "node.pem", tmp_path / "node.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    with FakeNode(tls=(str(cert), str(key))) as node:
+        url = f"wss://localhost:{node.port}"        # a certificate names a host; the node listens on 127.0.0.1
+        out = tmp_path / "metagraph.json"
+        refused = miners("chain", "metagraph", "--netuid", "1", "--network", url, "--out", str(out))
+        assert refused.returncode == 1 and not out.exists()
+        assert "certificate" in refused.stderr.lower(), refused.stderr
+        by_address = miners("chain", "metagraph", "--netuid", "1", "--network", node.url, "--out", str(out),
+                            "--ca-file", str(cert))
+        assert by_address.returncode == 1 and "needs the node's host name" in by_address.stderr
+        trusted = miners("chain", "metagraph", "--netuid", "1", "--network", url, "--out", str(out),
+                         "--ca-file", str(cert))
+        assert trusted.returncode == 0, trusted.stderr
+        assert len(json.loads(out.read_text())["neurons"]) == 1024

@@ -1,3 +1,4 @@
+import Config
 import Foundation
 import Logging
 import NIOCore
@@ -33,9 +34,18 @@ public actor ChainRPCClient {
     private let timeout: Duration
 
     /// Connects, or throws when the node cannot be reached within `timeout`.
-    public static func connect(url: String, timeout: Duration = .seconds(30), logger: Logger = Logger(label: "chain")) async throws -> ChainRPCClient {
+    /// `caFile`: PEM certificates to trust for `wss://` instead of the system's roots.
+    public static func connect(
+        url: String, caFile: String? = nil, timeout: Duration = .seconds(30), logger: Logger = Logger(label: "chain")
+    ) async throws -> ChainRPCClient {
+        if url.hasPrefix("wss://"), let host = URLComponents(string: url)?.host,
+           IPAddressText.parse(host.trimmingCharacters(in: CharacterSet(charactersIn: "[]"))) != nil {
+            // The TLS client sends the host as the server name and checks the certificate
+            // against it; an address can be neither.
+            throw Failure(message: "\(url): wss:// needs the node's host name (the one its certificate names), not an IP address")
+        }
         let client = ChainRPCClient(url: url, timeout: timeout)
-        await client.start(logger: logger)
+        await client.start(caFile: caFile, logger: logger)
         try await client.waitConnected()
         return client
     }
@@ -45,11 +55,15 @@ public actor ChainRPCClient {
         self.timeout = timeout
     }
 
-    private func start(logger: Logger) {
+    private func start(caFile: String?, logger: Logger) {
         var configuration = WebSocketClientConfiguration()
         // Metadata (600 KB) and a 1024-neuron metagraph (1.2 MB) arrive as single messages.
         configuration.maxFrameSize = 1 << 24
-        let tls: TLSConfiguration? = url.hasPrefix("wss://") ? .makeClientConfiguration() : nil
+        var tls: TLSConfiguration?
+        if url.hasPrefix("wss://") {
+            tls = .makeClientConfiguration()
+            if let caFile { tls?.trustRoots = .file(caFile) }
+        }
         runTask = Task { [url] in
             let client = WebSocketClient(url: url, configuration: configuration, tlsConfiguration: tls, logger: logger) { inbound, outbound, _ in
                 await self.attach(outbound)

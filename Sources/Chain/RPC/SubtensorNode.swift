@@ -8,9 +8,9 @@ public struct SubtensorNode: Sendable {
 
     public init(rpc: ChainRPCClient) { self.rpc = rpc }
 
-    public static func connect(network: String, timeout: Duration = .seconds(30)) async throws -> SubtensorNode {
+    public static func connect(network: String, caFile: String? = nil, timeout: Duration = .seconds(30)) async throws -> SubtensorNode {
         guard let url = ChainNetwork.url(network) else { throw ChainFailure("unknown network '\(network)': expected \(ChainNetwork.expected)") }
-        return SubtensorNode(rpc: try await ChainRPCClient.connect(url: url, timeout: timeout))
+        return SubtensorNode(rpc: try await ChainRPCClient.connect(url: url, caFile: caFile, timeout: timeout))
     }
 
     public struct Block: Sendable, Equatable {
