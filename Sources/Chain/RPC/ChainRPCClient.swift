@@ -109,12 +109,12 @@ public actor ChainRPCClient {
         pending = [:]
         for (_, continuation) in subscriptions { continuation.finish(throwing: reason) }
         subscriptions = [:]
+        runTask?.cancel()  // e.g. a connection attempt that outlived the connect timeout
     }
 
     public func close() async {
         try? await outbound?.close(.normalClosure, reason: nil)
         shutDown(Failure(message: "closed"))
-        runTask?.cancel()
     }
 
     /// One request; its `result`, or a `Failure` for an error answer, a lost connection or no
