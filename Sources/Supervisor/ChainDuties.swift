@@ -6,16 +6,18 @@ import Logging
 
 /// The supervisor's chain work: publish each miner's axon at start and reload (never when a
 /// worker restarts: every serve restarts the chain's rate-limit timer), retry a rate-limited
-/// serve once the limit has passed, and rewrite each metagraph snapshot once per tempo. Every
-/// attempt is a `chain_events` row.
+/// serve once the limit has passed and a failed one with backoff, and rewrite each metagraph
+/// snapshot once per tempo. Every attempt is a `chain_events` row.
 public actor ChainDuties {
     private let log: LogWriter
     private let logger: Logger
-    /// Serve steps under way (comparing, sending, or waiting out a rate limit), by miner.
-    private var serving: [String: (miner: MinerConfig, id: UUID, task: Task<Void, Never>)] = [:]
+    /// Serve steps under way, by miner, and whether one is only waiting to retry a failure.
+    private var serving: [String: (miner: MinerConfig, id: UUID, task: Task<Void, Never>, backingOff: Bool)] = [:]
     private var refreshing: [MetagraphTarget: Task<Void, Never>] = [:]
     /// Seconds between head checks while a rate limit runs out (one block); tests shorten it.
     private let pollSeconds = ProcessInfo.processInfo.environment["MINERS_CHAIN_POLL_SECONDS"].flatMap(Double.init) ?? AxonPublisher.blockSeconds
+    /// The first wait before retrying a failed serve (doubling to 15 minutes); tests shorten it.
+    private let retrySeconds = ProcessInfo.processInfo.environment["MINERS_CHAIN_RETRY_SECONDS"].flatMap(Double.init) ?? 30
     /// Overrides tempo × 12 s between refreshes (tests only).
     private let refreshSeconds = ProcessInfo.processInfo.environment["MINERS_CHAIN_REFRESH_SECONDS"].flatMap(Double.init)
 
@@ -43,11 +45,13 @@ public actor ChainDuties {
             serving.removeValue(forKey: name)
         }
         for miner in publishing {
-            if let step = serving[miner.name], step.miner.externalAxon == miner.externalAxon,
+            // A step with the same settings goes on, unless it only waits to retry a failure:
+            // a reload is the operator saying "try now".
+            if let step = serving[miner.name], !step.backingOff, step.miner.externalAxon == miner.externalAxon,
                step.miner.chain == miner.chain, step.miner.hotkey == miner.hotkey { continue }
             serving[miner.name]?.task.cancel()
             let id = UUID()
-            serving[miner.name] = (miner, id, Task { await self.serve(miner, id: id) })
+            serving[miner.name] = (miner, id, Task { await self.serve(miner, id: id) }, false)
         }
         let targets = Set(MetagraphTarget.all(config))
         for (target, task) in refreshing where !targets.contains(target) {
@@ -66,16 +70,27 @@ public actor ChainDuties {
         refreshing = [:]
     }
 
-    /// Serves, and while the chain says "too soon" (error 12), waits for the block it names
-    /// and tries again. Other failures are logged and left for the operator: a reload (or
-    /// `miners chain serve`) tries again.
+    /// Serves until the chain has the axon: while the chain says "too soon" (error 12) it
+    /// waits for the block it names; after any other failure (an unreachable node, a hotkey not
+    /// registered yet) it tries again after 30 s, 1 min, … up to every 15 minutes. Each attempt
+    /// compares first, and a refused transaction neither costs a fee nor touches the rate limit.
     private func serve(_ miner: MinerConfig, id: UUID) async {
         defer { if serving[miner.name]?.id == id { serving.removeValue(forKey: miner.name) } }
+        var backoff = retrySeconds
         while !Task.isCancelled {
             let result = await MinerServe.run(miner, dryRun: false)
             report(result.record)
-            guard case .rateLimited(let retryAt, _)? = result.outcome else { return }
-            await waitForBlock(retryAt, chain: miner.chain)
+            switch result.outcome {
+            case .rateLimited(let retryAt, _)?:
+                await waitForBlock(retryAt, chain: miner.chain)
+            case .failed?, nil:
+                if serving[miner.name]?.id == id { serving[miner.name]?.backingOff = true }
+                try? await Task.sleep(for: .seconds(backoff))
+                if serving[miner.name]?.id == id { serving[miner.name]?.backingOff = false }
+                backoff = min(backoff * 2, 900)
+            default:
+                return
+            }
         }
     }
 

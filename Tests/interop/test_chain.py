@@ -212,3 +212,28 @@ def test_wss_verifies_the_node_certificate(tmp_path):
                          "--ca-file", str(cert))
         assert trusted.returncode == 0, trusted.stderr
         assert len(json.loads(out.read_text())["neurons"]) == 1024
+
+
+def test_supervisor_retries_a_failed_serve_until_the_chain_has_the_axon(tmp_path, alice_wallet, supervisors, monkeypatch):
+    """A node that is down at start, then a hotkey not registered yet: the supervisor keeps
+    trying (with backoff) and serves once both are fixed, without a reload."""
+    monkeypatch.setenv("MINERS_CHAIN_RETRY_SECONDS", "0.3")
+    port = free_port()
+    entry = (f"{{name: alice, wallet: {{path: {alice_wallet['path']}, name: miner, hotkey: alice}}, "
+             f"port: {free_port()}, backend: {{kind: mock}}, external_ip: 203.0.113.7, "
+             f"chain: {{network: \"ws://127.0.0.1:{port}\", netuid: 1}}}}")
+    s = Supervisor(tmp_path, [entry])
+    supervisors.append(s)
+    s.wait_running(["alice"])
+
+    def outcomes():
+        return [row["outcome"] for row in query(s.db, "SELECT outcome FROM chain_events WHERE kind = 'serve' ORDER BY id")]
+    assert wait_until(lambda: "failed" in outcomes(), 20)             # nothing listens yet
+    with FakeNode(port=port) as node:
+        assert wait_until(lambda: any(sub["verdict"] != "ok" for sub in node.submissions), 20)   # code 10
+        assert node.axon(1, ALICE) is None
+        node.netuid_registered(1, ALICE, uid=3)
+        assert wait_until(lambda: node.axon(1, ALICE), 20), f"not served after registration; see {s.log.name}"
+        assert wait_until(lambda: outcomes()[-1:] == ["served"], 10)
+        assert sum(1 for sub in node.submissions if sub["verdict"] == "ok") == 1
+        assert node.axon(1, ALICE)["port"] == int(entry.split("port: ")[1].split(",")[0])  # external_port defaults to port
