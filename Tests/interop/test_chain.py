@@ -72,7 +72,7 @@ def test_metagraph_equals_bittensor_for_every_neuron(tmp_path):
 
 def test_serve_does_what_each_answer_of_the_chain_asks(tmp_path, alice_wallet):
     with FakeNode(block_seconds=0.1) as node:
-        node.serving_rate_limit[1] = 10
+        node.serving_rate_limit[1] = 30          # 3 s of blocks: room for the steps before it runs out
         config = serve_config(tmp_path, alice_wallet, node.url)
         db = tmp_path / "log.sqlite"
 
