@@ -18,7 +18,7 @@ public enum WalletHotkey {
     public static func address(wallets: String, name: String, hotkey: String) throws(Error) -> String {
         let path = publicFilePath(wallets: wallets, name: name, hotkey: hotkey)
         guard let data = FileManager.default.contents(atPath: path) else {
-            let hotkeyFile = String(path.dropLast("pub.txt".count))
+            let hotkeyFile = WalletSecret.filePath(wallets: wallets, name: name, hotkey: hotkey)
             let hint = FileManager.default.fileExists(atPath: hotkeyFile)
                 ? " (the hotkey file exists but not its public file; regenerate the hotkey with a current bittensor-wallet, which writes both)"
                 : ""

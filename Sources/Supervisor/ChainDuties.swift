@@ -82,7 +82,7 @@ public actor ChainDuties {
             report(result.record)
             switch result.outcome {
             case .rateLimited(let retryAt, _)?:
-                await waitForBlock(retryAt, chain: miner.chain)
+                await MinerServe.waitForBlock(retryAt, chain: miner.chain, poll: pollSeconds)
             case .failed?, nil:
                 if serving[miner.name]?.id == id { serving[miner.name]?.backingOff = true }
                 try? await Task.sleep(for: .seconds(backoff))
@@ -91,17 +91,6 @@ public actor ChainDuties {
             default:
                 return
             }
-        }
-    }
-
-    private func waitForBlock(_ block: Int, chain: ChainConfig?) async {
-        guard let chain else { return }
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(pollSeconds))
-            guard let node = try? await SubtensorNode.connect(network: chain.network, caFile: chain.caFile) else { continue }
-            let best = try? await node.bestBlock()
-            await node.rpc.close()
-            if let best, best.number >= block { return }
         }
     }
 

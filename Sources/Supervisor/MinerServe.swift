@@ -27,6 +27,19 @@ public enum MinerServe {
         )
     }
 
+    /// Returns once the chain's best block reaches `block` (or the task is cancelled), checking
+    /// every `poll` seconds over a fresh connection, so a node that drops meanwhile is tried again.
+    public static func waitForBlock(_ block: Int, chain: ChainConfig?, poll: Double) async {
+        guard let chain else { return }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(poll))
+            guard let node = try? await SubtensorNode.connect(network: chain.network, caFile: chain.caFile) else { continue }
+            let best = try? await node.bestBlock()
+            await node.rpc.close()
+            if let best, best.number >= block { return }
+        }
+    }
+
     public static func run(
         _ miner: MinerConfig, dryRun: Bool, inclusionTimeout: Duration = .seconds(120), connectTimeout: Duration = .seconds(30)
     ) async -> Result {

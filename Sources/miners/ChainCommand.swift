@@ -1,5 +1,4 @@
 import ArgumentParser
-import Chain
 import Config
 import Foundation
 import LogStore
@@ -133,18 +132,9 @@ struct ChainServeCommand: AsyncParsableCommand {
                     failed = failed || result.record.outcome == "failed"
                     break
                 }
-                try await waitForBlock(retryAt, chain: miner.chain)
+                await MinerServe.waitForBlock(retryAt, chain: miner.chain, poll: pollInterval)
             }
         }
         if failed { throw ExitCode(1) }
-    }
-
-    private func waitForBlock(_ block: Int, chain: ChainConfig?) async throws {
-        guard let chain else { return }
-        let node = try await SubtensorNode.connect(network: chain.network, caFile: chain.caFile)
-        defer { Task { await node.rpc.close() } }
-        while try await node.bestBlock().number < block {
-            try await Task.sleep(for: .seconds(pollInterval))
-        }
     }
 }

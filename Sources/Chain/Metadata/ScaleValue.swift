@@ -126,8 +126,11 @@ public struct ScaleValueDecoder: Sendable {
         case .compact:
             return .unsigned(try reader.compact())
         case .bitSequence(let store, _):
-            let bits = try reader.count(minimumElementSize: 0)
-            let storeBytes = try registry.fixedSize(store) ?? 1
+            let start = reader.offset
+            let value = try reader.compact()
+            guard value <= UInt128(reader.remaining) * 8 else { throw ScaleError("\(value) bits at offset \(start) exceed the bytes left") }
+            let bits = Int(value)
+            let storeBytes = max(try registry.fixedSize(store) ?? 1, 1)
             let words = (bits + storeBytes * 8 - 1) / (storeBytes * 8)
             return .raw(Array(try reader.take(words * storeBytes)))
         }

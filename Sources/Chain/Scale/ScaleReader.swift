@@ -75,7 +75,7 @@ public struct ScaleReader: Sendable {
     public mutating func count(minimumElementSize: Int = 1) throws(ScaleError) -> Int {
         let start = offset
         let value = try compact()
-        guard value <= UInt128(remaining / max(minimumElementSize, 1)) || (minimumElementSize == 0 && value <= 1 << 24) else {
+        guard value <= UInt128(remaining / max(minimumElementSize, 1)) else {
             throw ScaleError("length \(value) at offset \(start) exceeds the \(remaining) bytes left")
         }
         return Int(value)
