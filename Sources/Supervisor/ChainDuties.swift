@@ -30,7 +30,7 @@ public actor ChainDuties {
     /// start (a worker refuses to start without its file).
     public func prepare(_ config: MinersConfig) async {
         for target in MetagraphTarget.all(config) where !FileManager.default.fileExists(atPath: target.path) {
-            let (_, record) = await target.refresh()
+            let record = await target.refresh()
             report(record)
         }
     }
@@ -103,7 +103,7 @@ public actor ChainDuties {
                 try? await Task.sleep(for: .seconds(due))
                 continue
             }
-            let (_, record) = await target.refresh()
+            let record = await target.refresh()
             report(record)
             if record.outcome != "written" { try? await Task.sleep(for: .seconds(min(60, refreshSeconds ?? 60))) }
         }

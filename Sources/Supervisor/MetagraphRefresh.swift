@@ -31,8 +31,8 @@ public struct MetagraphTarget: Sendable, Hashable {
         }
     }
 
-    /// Fetches and writes the snapshot; on failure the file is left as it was.
-    public func refresh(connectTimeout: Duration = .seconds(30)) async -> (metagraph: ChainMetagraph?, record: ChainEventRecord) {
+    /// Fetches and writes the snapshot (outcome `written`); on failure the file is left as it was.
+    public func refresh(connectTimeout: Duration = .seconds(30)) async -> ChainEventRecord {
         func record(_ outcome: String, block: Int? = nil, _ detail: String) -> ChainEventRecord {
             ChainEventRecord(at: Date().timeIntervalSince1970, kind: .metagraph, miner: miner, network: network, netuid: netuid,
                              outcome: outcome, block: block, path: path, detail: detail)
@@ -43,11 +43,11 @@ public struct MetagraphTarget: Sendable, Hashable {
             let metagraph = try await MetagraphFetcher(node: node, network: network).fetch(netuid: UInt16(netuid))
             try metagraph.write(to: path)
             let permits = metagraph.neurons.filter(\.validatorPermit).count
-            return (metagraph, record("written", block: metagraph.block,
-                "\(metagraph.neurons.count) neurons, \(permits) validator permits, tempo \(metagraph.tempo)"))
+            return record("written", block: metagraph.block,
+                "\(metagraph.neurons.count) neurons, \(permits) validator permits, tempo \(metagraph.tempo)")
         } catch {
             let kept = FileManager.default.fileExists(atPath: path) ? "the last good file is kept" : "there is no snapshot file yet"
-            return (nil, record("failed", "\(error); \(kept)"))
+            return record("failed", "\(error); \(kept)")
         }
     }
 }

@@ -52,17 +52,17 @@ struct ChainMetagraphCommand: AsyncParsableCommand {
 
     func run() async throws {
         let target = MetagraphTarget(network: network, netuid: netuid, path: out, miner: "-", caFile: caFile)
-        let (metagraph, record) = await target.refresh()
+        let record = await target.refresh()
         if let db {
             let database = try LogDatabase.open(path: db)
             try Migrations.migrate(database)
             try await database.write { try record.insert(into: $0) }
         }
-        guard let metagraph else {
+        guard record.outcome == "written", let block = record.block else {
             printError("metagraph of subnet \(netuid) on \(network): \(record.detail ?? "failed")")
             throw ExitCode(1)
         }
-        print("wrote \(out): subnet \(netuid) at block \(metagraph.block), \(record.detail ?? "")")
+        print("wrote \(out): subnet \(netuid) at block \(block), \(record.detail ?? "")")
     }
 }
 
