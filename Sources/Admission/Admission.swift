@@ -17,12 +17,12 @@ public struct Admission: Sendable {
     let gate: CapacityGate
     let rate: RateLimiter?
 
-    public init(ownHotkey: String, config: AdmissionConfig, maxRequestsPerMinute: Int? = nil) throws {
+    public init(ownHotkey: String, config: AdmissionConfig, maxRequestsPerMinute: Int? = nil, maxRequestTimeout: Double = 300) throws {
         self.ownHotkey = ownHotkey
         self.config = config
         self.rate = maxRequestsPerMinute.map(RateLimiter.init)
         self.metagraph = try config.metagraph.map { try MetagraphSnapshot(path: $0) }
-        self.nonces = NonceTable(maxFutureSkew: config.maxNonceSkew)
+        self.nonces = NonceTable(maxFutureSkew: config.maxNonceSkew, maxRequestTimeout: maxRequestTimeout)
         self.gate = CapacityGate(maxConcurrent: config.maxConcurrentStreams, maxQueued: config.maxQueuedRequests)
     }
 
@@ -53,8 +53,22 @@ public struct Admission: Sendable {
     public func admit(
         _ headers: SynapseHeaders, deadline: ContinuousClock.Instant, now: Double = Date().timeIntervalSince1970
     ) async throws(Rejection) -> Ticket {
+        let stake = try authenticate(headers, now: now)
+        return try await enter(headers, stake: stake, deadline: deadline, now: now)
+    }
+
+    /// Who is asking: the blacklist, then the nonce and the signature. Returns the caller's
+    /// stake. Until this returns, the hotkey in the headers is only a claim.
+    public func authenticate(_ headers: SynapseHeaders, now: Double = Date().timeIntervalSince1970) throws(Rejection) -> Double {
         let stake = try blacklist(headers.dendriteHotkey)
         try verify(headers, now: now)
+        return stake
+    }
+
+    /// The rate per validator, then a stream slot, for an authenticated request.
+    public func enter(
+        _ headers: SynapseHeaders, stake: Double, deadline: ContinuousClock.Instant, now: Double = Date().timeIntervalSince1970
+    ) async throws(Rejection) -> Ticket {
         // After the signature: nobody can spend another validator's allowance.
         if let rate, !rate.allow(headers.dendriteHotkey ?? "", now: now) {
             throw Rejection(
@@ -89,7 +103,7 @@ public struct Admission: Sendable {
         guard let metagraph else { return 0 }
         guard let neuron else {
             if config.allowNonRegistered { return 0 }
-            throw forbidden("Unrecognized hotkey \(hotkey) (not in the metagraph snapshot \(metagraph.path))", "not_registered")
+            throw forbidden("Unrecognized hotkey \(hotkey.prefix(64)) (not in the metagraph snapshot \(metagraph.path))", "not_registered")
         }
         if config.requireValidatorPermit, !neuron.validatorPermit {
             throw forbidden("Hotkey \(hotkey) (uid \(neuron.uid)) has no validator permit", "no_validator_permit")
@@ -110,7 +124,7 @@ public struct Admission: Sendable {
         do {
             publicKey = try SS58.decode(hotkey)
         } catch {
-            throw notVerified("Invalid hotkey \(hotkey): \(error)", "invalid_hotkey")
+            throw notVerified("Invalid hotkey \(hotkey.prefix(64)): \(error)", "invalid_hotkey")
         }
         guard let nonce = headers.dendriteNonce else { throw notVerified("Missing Nonce", "missing_nonce") }
         let key = "\(hotkey):\(headers.dendriteUUID ?? "None")"
@@ -127,9 +141,13 @@ public struct Admission: Sendable {
         guard signature.count == 64 else { throw notVerified("Invalid SR25519 signature.", "bad_signature") }
         let message = "\(nonce).\(hotkey).\(ownHotkey).\(headers.dendriteUUID ?? "None").\(headers.computedBodyHash ?? "")"
         guard Sr25519.verifyAsBittensor(signature: signature, message: Array(message.utf8), publicKey: publicKey) else {
-            throw notVerified("Signature mismatch with \(message) and \(signatureText)", "bad_signature")
+            // The axon's wording; the client's parts of it are bounded so a refusal stays small.
+            throw notVerified("Signature mismatch with \(message.prefix(512)) and \(signatureText.prefix(140))", "bad_signature")
         }
-        nonces.accept(key: key, nonce: nonce, timeout: headers.timeout ?? 12, now: now)
+        // Again, atomically with recording it: simultaneous copies pass the check above together.
+        if let problem = nonces.admit(key: key, nonce: nonce, timeout: headers.timeout ?? 12, now: now) {
+            throw notVerified(problem, "stale_nonce")
+        }
     }
 }
 

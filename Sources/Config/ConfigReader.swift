@@ -11,7 +11,8 @@ struct ConfigReader {
         "name", "hotkey", "wallet", "host", "port", "synapses", "streaming_batch_size", "timeout",
         "stop_on_forward_exception", "max_body_bytes", "backend", "restart", "blacklist",
         "max_concurrent_streams", "max_queued_requests", "max_nonce_skew",
-        "max_connections", "max_header_bytes", "header_timeout", "body_timeout", "idle_timeout", "max_requests_per_minute",
+        "max_connections", "max_connections_per_ip", "max_header_bytes", "header_timeout", "body_timeout", "idle_timeout",
+        "max_requests_per_minute", "max_request_timeout",
         "chain", "external_ip", "external_port",
     ]
     /// What `defaults:` may set: everything that is not a miner's identity.
@@ -19,13 +20,21 @@ struct ConfigReader {
     static let chainKeys = ["network", "netuid", "refresh", "ca_file"]
     static let blacklistKeys = ["allow", "deny", "metagraph", "min_stake", "require_validator_permit", "allow_non_registered"]
     static let walletKeys = ["path", "name", "hotkey"]
-    static let restartKeys = ["backoff_initial", "backoff_max", "min_uptime", "max_restarts", "window"]
+    static let restartKeys = ["backoff_initial", "backoff_max", "min_uptime", "max_restarts", "window", "crash_loop_cooldown"]
     static let supervisorKeys = ["grace_period", "log_dir", "metrics_port", "metrics_host"]
     static let mockKeys = ["kind", "text", "delay_ms", "fail_after"]
     static let httpKeys = ["kind", "base_url", "extra_headers", "connect_timeout", "idle_timeout", "system_prompt"]
     static let openAIKeys = httpKeys + ["model", "api_key_env", "temperature", "top_p", "max_tokens"]
     static let tgiKeys = httpKeys + ["max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "stop", "message_template", "assistant_prefix"]
     static let backendKinds = ["mock", "openai", "tgi"]
+
+    /// Two listening addresses that cannot both bind one port: the same, or either a wildcard
+    /// (`0.0.0.0` takes the port on every IPv4 address, `::` on every address).
+    static func hostsOverlap(_ a: String, _ b: String) -> Bool {
+        let wildcards: Set<String> = ["0.0.0.0", "::", "[::]", "*", ""]
+        let names: Set<String> = ["localhost", "127.0.0.1"]
+        return a == b || wildcards.contains(a) || wildcards.contains(b) || (names.contains(a) && names.contains(b))
+    }
 
     func error(_ node: Node?, miner: String? = nil, field: String? = nil, _ message: String) -> ConfigError {
         ConfigError(file: file, line: node?.mark?.line, miner: miner, field: field, message: message)
@@ -72,8 +81,9 @@ struct ConfigReader {
             if miners.contains(where: { $0.name == miner.name }) {
                 throw error(node, miner: miner.name, field: "name", "the name is already used by another miner")
             }
-            if let other = miners.first(where: { $0.port == miner.port && $0.host == miner.host }) {
-                throw error(node, miner: miner.name, field: "port", "port \(miner.port) on \(miner.host) is already used by miner '\(other.name)'")
+            if let other = miners.first(where: { $0.port == miner.port && Self.hostsOverlap($0.host, miner.host) }) {
+                let how = other.host == miner.host ? "" : " (\(other.host) and \(miner.host) overlap: a wildcard address takes the port on every address)"
+                throw error(node, miner: miner.name, field: "port", "port \(miner.port) on \(miner.host) is already used by miner '\(other.name)'\(how)")
             }
             if miner.port == supervisor.metricsPort {
                 throw error(node, miner: miner.name, field: "port", "port \(miner.port) is the supervisor's metrics_port")
@@ -90,7 +100,7 @@ struct ConfigReader {
         let fields = try entries(node, known: Self.supervisorKeys, field: "supervisor")
         var config = SupervisorConfig()
         if let value = fields["grace_period"] {
-            config.gracePeriod = try seconds(value, field: "supervisor.grace_period", allowZero: true)
+            config.gracePeriod = try seconds(value, field: "supervisor.grace_period", allowZero: true, max: SupervisorConfig.maxGracePeriod)
         }
         if let value = fields["log_dir"] { config.logDirectory = try nonEmptyString(value, field: "supervisor.log_dir") }
         if let value = fields["metrics_port"] {
@@ -146,7 +156,15 @@ struct ConfigReader {
         if let value = fields["streaming_batch_size"] {
             miner.streamingBatchSize = try integer(value, miner: name, field: "streaming_batch_size", in: 1...100_000)
         }
-        if let value = fields["timeout"] { miner.timeout = try timeout(value, miner: name) }
+        if let value = fields["max_request_timeout"] {
+            miner.maxRequestTimeout = try seconds(value, miner: name, field: "max_request_timeout", max: MinerConfig.maxRequestTimeoutLimit)
+        }
+        if let value = fields["timeout"] {
+            miner.timeout = try timeout(value, miner: name)
+            if case .fixed(let seconds) = miner.timeout, seconds > miner.maxRequestTimeout {
+                throw error(value, miner: name, field: "timeout", "\(seconds) s is above max_request_timeout (\(miner.maxRequestTimeout) s)")
+            }
+        }
         if let value = fields["stop_on_forward_exception"] {
             guard value.scalar != nil, let flag = value.bool else {
                 throw error(value, miner: name, field: "stop_on_forward_exception", "expected true or false, got '\(value.string ?? "?")'")
@@ -165,17 +183,20 @@ struct ConfigReader {
             miner.admission.maxQueuedRequests = try integer(value, miner: name, field: "max_queued_requests", in: 0...1_000_000)
         }
         if let value = fields["max_nonce_skew"] {
-            miner.admission.maxNonceSkew = try seconds(value, miner: name, field: "max_nonce_skew", allowZero: true)
+            miner.admission.maxNonceSkew = try seconds(value, miner: name, field: "max_nonce_skew", allowZero: true, max: 3600)
         }
         if let value = fields["max_connections"] {
             miner.limits.maxConnections = try integer(value, miner: name, field: "max_connections", in: 1...1_000_000)
         }
+        if let value = fields["max_connections_per_ip"] {
+            miner.limits.maxConnectionsPerIP = try integer(value, miner: name, field: "max_connections_per_ip", in: 1...1_000_000)
+        }
         if let value = fields["max_header_bytes"] {
             miner.limits.maxHeaderBytes = try integer(value, miner: name, field: "max_header_bytes", in: 1024...(1 << 20))
         }
-        if let value = fields["header_timeout"] { miner.limits.headerTimeout = try seconds(value, miner: name, field: "header_timeout") }
-        if let value = fields["body_timeout"] { miner.limits.bodyTimeout = try seconds(value, miner: name, field: "body_timeout") }
-        if let value = fields["idle_timeout"] { miner.limits.idleTimeout = try seconds(value, miner: name, field: "idle_timeout") }
+        if let value = fields["header_timeout"] { miner.limits.headerTimeout = try seconds(value, miner: name, field: "header_timeout", max: 300) }
+        if let value = fields["body_timeout"] { miner.limits.bodyTimeout = try seconds(value, miner: name, field: "body_timeout", max: 300) }
+        if let value = fields["idle_timeout"] { miner.limits.idleTimeout = try seconds(value, miner: name, field: "idle_timeout", max: 3600) }
         if let value = fields["max_requests_per_minute"] {
             miner.limits.maxRequestsPerMinute = try integer(value, miner: name, field: "max_requests_per_minute", in: 1...1_000_000)
         }
@@ -327,7 +348,10 @@ struct ConfigReader {
         if let value = fields["backoff_initial"] { policy.backoffInitial = try seconds(value, miner: miner, field: "restart.backoff_initial") }
         if let value = fields["backoff_max"] { policy.backoffMax = try seconds(value, miner: miner, field: "restart.backoff_max") }
         if let value = fields["min_uptime"] { policy.minUptime = try seconds(value, miner: miner, field: "restart.min_uptime", allowZero: true) }
-        if let value = fields["window"] { policy.window = try seconds(value, miner: miner, field: "restart.window") }
+        if let value = fields["window"] { policy.window = try seconds(value, miner: miner, field: "restart.window", max: 7 * 86_400) }
+        if let value = fields["crash_loop_cooldown"] {
+            policy.crashLoopCooldown = try seconds(value, miner: miner, field: "restart.crash_loop_cooldown", allowZero: true, max: 7 * 86_400)
+        }
         if let value = fields["max_restarts"] {
             policy.maxRestarts = try integer(value, miner: miner, field: "restart.max_restarts", in: 0...1_000_000)
         }
@@ -339,8 +363,8 @@ struct ConfigReader {
 
     func timeout(_ node: Node, miner: String?) throws(ConfigError) -> TimeoutPolicy {
         if node.string == "request" { return .request }
-        guard node.scalar != nil, let seconds = node.float, seconds.isFinite, seconds > 0 else {
-            throw error(node, miner: miner, field: "timeout", "expected 'request' (use the request's timeout) or a positive number of seconds, got '\(node.string ?? "?")'")
+        guard node.scalar != nil, let seconds = node.float, seconds.isFinite, seconds > 0, seconds <= MinerConfig.maxRequestTimeoutLimit else {
+            throw error(node, miner: miner, field: "timeout", "expected 'request' (use the request's timeout) or a number of seconds above 0 and at most \(Int(MinerConfig.maxRequestTimeoutLimit)), got '\(node.string ?? "?")'")
         }
         return .fixed(seconds: seconds)
     }
@@ -406,8 +430,8 @@ struct ConfigReader {
             throw error(urlNode, miner: miner, field: "backend.base_url", "expected an http:// or https:// URL, got '\(url)'")
         }
         var config = HTTPBackendConfig(baseURL: url.hasSuffix("/") ? String(url.dropLast()) : url)
-        if let value = fields["connect_timeout"] { config.connectTimeout = try seconds(value, miner: miner, field: "backend.connect_timeout") }
-        if let value = fields["idle_timeout"] { config.idleTimeout = try seconds(value, miner: miner, field: "backend.idle_timeout") }
+        if let value = fields["connect_timeout"] { config.connectTimeout = try seconds(value, miner: miner, field: "backend.connect_timeout", max: 300) }
+        if let value = fields["idle_timeout"] { config.idleTimeout = try seconds(value, miner: miner, field: "backend.idle_timeout", max: 3600) }
         if let value = fields["extra_headers"] {
             guard let mapping = value.mapping else { throw error(value, miner: miner, field: "backend.extra_headers", "expected a mapping of header names to values") }
             for (key, header) in mapping {
@@ -443,9 +467,14 @@ struct ConfigReader {
         return text
     }
 
-    func seconds(_ node: Node, miner: String? = nil, field: String, allowZero: Bool = false) throws(ConfigError) -> Double {
-        guard node.scalar != nil, let value = node.float, value.isFinite, allowZero ? value >= 0 : value > 0 else {
-            throw error(node, miner: miner, field: field, "expected a \(allowZero ? "non-negative" : "positive") number of seconds, got '\(node.string ?? "?")'")
+    /// A number of seconds, bounded: every duration becomes `Duration` arithmetic somewhere, and
+    /// an unbounded one (1e30) would trap there. The default bound is a day.
+    func seconds(
+        _ node: Node, miner: String? = nil, field: String, allowZero: Bool = false, max: Double = 86_400
+    ) throws(ConfigError) -> Double {
+        guard node.scalar != nil, let value = node.float, value.isFinite, allowZero ? value >= 0 : value > 0, value <= max else {
+            let bound = max.rounded() == max ? String(Int(max)) : String(max)
+            throw error(node, miner: miner, field: field, "expected a number of seconds \(allowZero ? "from 0 to" : "above 0 and at most") \(bound), got '\(node.string ?? "?")'")
         }
         return value
     }

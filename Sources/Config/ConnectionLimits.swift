@@ -4,6 +4,9 @@
 public struct ConnectionLimits: Sendable, Equatable {
     /// Connections open at once; more are closed on arrival (`too_many_connections`).
     public var maxConnections = 1024
+    /// Connections open at once from one client address; at this cap (or at `maxConnections`)
+    /// a new connection evicts the oldest one that has not yet sent a whole request.
+    public var maxConnectionsPerIP = 64
     /// The request line and headers, all together, in bytes; more gets 400 (`headers_too_large`).
     public var maxHeaderBytes = 16 * 1024
     /// Seconds for a request's headers to arrive, from the connection (or the previous

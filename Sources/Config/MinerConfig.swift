@@ -9,6 +9,10 @@ public struct MinerConfig: Sendable, Equatable {
     public var synapses: [String]
     public var streamingBatchSize: Int
     public var timeout: TimeoutPolicy
+    /// The most a request's `timeout` may ask for (validators send 10–17 s); above it → 400.
+    /// One bound for the request's whole budget: the stream slot wait, the nonce window, the
+    /// engine's deadline and the writer.
+    public var maxRequestTimeout: Double = 300
     /// Exit the worker (after closing the response) when the backend fails.
     public var stopOnForwardException: Bool
     /// Larger request bodies get 413.
@@ -35,6 +39,8 @@ public struct MinerConfig: Sendable, Equatable {
     public static let defaultSynapses = ["StreameinsteinSynapse"]
     public static let defaultBatchSize = 12
     public static let defaultMaxBodyBytes = 1 << 20
+    /// The highest `max_request_timeout` a config may set.
+    public static let maxRequestTimeoutLimit = 3600.0
 
     public init(
         name: String, hotkey: String, host: String = "127.0.0.1", port: Int,
@@ -175,6 +181,9 @@ public struct RestartPolicyConfig: Sendable, Equatable {
     /// More restarts than this within `window` seconds: the miner is crash-looping and left stopped.
     public var maxRestarts: Int = 5
     public var window: Double = 60
+    /// A crash-looping miner is tried again after this many seconds (0: left stopped until
+    /// `miners start`).
+    public var crashLoopCooldown: Double = 300
 
     public init() {}
 }

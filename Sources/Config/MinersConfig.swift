@@ -83,6 +83,8 @@ extension YamlError {
 public struct SupervisorConfig: Sendable, Equatable {
     /// Seconds a stopping worker may spend finishing its in-flight streams.
     public var gracePeriod: Double = 20
+    /// The longest `grace_period` a config may set.
+    public static let maxGracePeriod = 3600.0
     /// Per-miner log files; default `logs/` next to the database.
     public var logDirectory: String?
     /// Prometheus metrics on `metricsHost:metricsPort/metrics`; off when no port is given.

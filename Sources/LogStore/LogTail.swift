@@ -25,6 +25,8 @@ public enum LogTail {
         public var finalAnswerSent: Bool
         /// Seconds from receipt to the first batch; nil when none was sent.
         public var timeToFirstBatch: Double?
+        /// Requests the row stands for (aggregated refusals stand for several).
+        public var count = 1
     }
 
     public struct Event: Sendable, Equatable {
@@ -55,7 +57,7 @@ public enum LogTail {
             var requests: [Request] = []
             let rows = try Row.fetchCursor(db, sql: """
                 SELECT id, worker, outcome, status, reason, batches, items_sent, items_unsent, bytes_sent,
-                       final_answer_sent, first_batch_at - received_at
+                       final_answer_sent, first_batch_at - received_at, count
                 FROM requests WHERE id > ? ORDER BY id LIMIT ?
                 """, arguments: [cursor.requestID, limit])
             while let row = try rows.next() {
@@ -63,7 +65,7 @@ public enum LogTail {
                 requests.append(Request(
                     worker: row[1], outcome: row[2], status: row[3], reason: row[4], batches: row[5],
                     itemsSent: row[6], itemsUnsent: row[7], bytesSent: row[8], finalAnswerSent: row[9],
-                    timeToFirstBatch: row[10]
+                    timeToFirstBatch: row[10], count: max(row[11] as Int, 1)
                 ))
             }
             var events: [Event] = []

@@ -267,8 +267,8 @@ public final class LogWriter: Service, Sendable {
                 dendrite_ip, dendrite_version, uuid, nonce, timeout, received_at, first_batch_at, finished_at,
                 outcome, status, reason, batches, items_sent, bytes_sent, items_generated, items_unsent,
                 final_answer_sent, detail, queue_wait_s, backend_first_item_s, backend_items_per_s, prompt_tokens,
-                completion_tokens, largest_batch, batch_span_s)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                completion_tokens, largest_batch, batch_span_s, claimed_hotkey, count)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let values: [(any DatabaseValueConvertible)?] = [
             record.worker, record.minerHotkey, record.synapse, record.backend, record.batchSize,
@@ -279,6 +279,7 @@ public final class LogWriter: Service, Sendable {
             record.backendFirstItem, record.backendItemsPerSecond, record.promptTokens, record.completionTokens,
             record.batches.map(\.items).max() ?? 0,
             record.batches.isEmpty ? nil : record.batches.map(\.offset).max()! - record.batches.map(\.offset).min()!,
+            record.claimedHotkey, record.count,
         ]
         try request.execute(arguments: StatementArguments(values))
         let requestID = db.lastInsertedRowID

@@ -8,7 +8,10 @@ public struct RequestRecord: Sendable, Equatable {
     public var synapse: String
     public var backend: String
     public var batchSize: Int
+    /// The validator's hotkey once its signature verified; nil before.
     public var validatorHotkey: String?
+    /// The hotkey a refused, unauthenticated request named: a claim, not an identity.
+    public var claimedHotkey: String?
     public var dendriteIP: String?
     public var dendriteVersion: Int?
     public var uuid: String?
@@ -38,6 +41,16 @@ public struct RequestRecord: Sendable, Equatable {
     public var finalAnswerSent = false
     public var batches: [BatchRecord] = []
     public var timeoutEvent: TimeoutRecord?
+    /// Identical refusals this row stands for (unauthenticated refusals are aggregated per
+    /// source address, reason and second); 1 for everything else.
+    public var count = 1
+
+    /// The longest refusal message kept.
+    public static let maxDetail = 300
+    /// A client's text as the log keeps it: at most `limit` characters, marked when cut.
+    public static func bounded(_ text: String, to limit: Int = 96) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "…"
+    }
 
     public var itemsUnsent: Int { itemsGenerated - itemsSent }
 

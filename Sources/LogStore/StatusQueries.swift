@@ -56,7 +56,8 @@ public enum StatusQueries {
     public static func refusals(_ database: DatabaseQueue, since: Double) throws -> [Refusals] {
         try database.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT coalesce(validator_hotkey, '-') AS validator, coalesce(reason, '-') AS reason, status, count(*) AS count
+                SELECT coalesce(validator_hotkey, claimed_hotkey || ' (claimed)', '-') AS validator, coalesce(reason, '-') AS reason,
+                       status, sum(count) AS count
                 FROM requests WHERE outcome = 'rejected' AND received_at >= ?
                 GROUP BY 1, 2, 3 ORDER BY count DESC, validator LIMIT 20
                 """, arguments: [since]).map {

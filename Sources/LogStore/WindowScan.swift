@@ -43,7 +43,7 @@ struct WindowScan {
         let statement = try db.makeStatement(sql: """
             SELECT \(keyText), \(outcomeIndex), coalesce(reason, '-'), received_at, first_batch_at - received_at,
                    finished_at - received_at, received_at - nonce / 1e9, queue_wait_s, timeout, items_sent, items_unsent,
-                   items_generated, final_answer_sent, batches, largest_batch, batch_span_s
+                   items_generated, final_answer_sent, batches, largest_batch, batch_span_s, count
             FROM \(source) WHERE \(filter)
             """)
         try statement.setArguments(StatementArguments(filterArguments))
@@ -79,7 +79,7 @@ struct WindowScan {
                 timeToFirstBatch: optionalDouble(4), total: sqlite3_column_double(raw, 5), arrivalLag: optionalDouble(6),
                 queueWait: optionalDouble(7), timeout: optionalDouble(8), itemsSent: int(9), itemsUnsent: int(10),
                 itemsGenerated: int(11), finalAnswerSent: int(12) != 0, batches: int(13), largestBatch: int(14),
-                batchSpan: optionalDouble(15)
+                batchSpan: optionalDouble(15), count: max(int(16), 1)
             )
         }
         groups = Dictionary(uniqueKeysWithValues: zip(keys, totals))
@@ -113,15 +113,16 @@ struct GroupTotals {
     mutating func add(
         outcome: Int, reason: String?, timeToFirstBatch: Double?, total: Double, arrivalLag: Double?, queueWait: Double?,
         timeout: Double?, itemsSent: Int, itemsUnsent: Int, itemsGenerated: Int, finalAnswerSent: Bool, batches: Int,
-        largestBatch: Int, batchSpan: Double?
+        largestBatch: Int, batchSpan: Double?, count: Int = 1
     ) {
-        requests += 1
-        outcomes[outcome] += 1
-        self.arrivalLag.add(arrivalLag)
+        // An aggregated refusal stands for `count` requests; every other row for one.
+        requests += count
+        outcomes[outcome] += count
         if let reason {  // refused: nothing was streamed
-            rejections[reason, default: 0] += 1
+            rejections[reason, default: 0] += count
             return
         }
+        self.arrivalLag.add(arrivalLag)
         if let timeToFirstBatch { firstBatchDelays.append(timeToFirstBatch) }
         self.total.add(total)
         self.queueWait.add(queueWait)

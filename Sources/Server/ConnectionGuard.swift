@@ -2,40 +2,17 @@ import Config
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
-import Synchronization
-
-/// Counts a worker's open connections across all of them.
-final class ConnectionCount: Sendable {
-    private let open = Atomic<Int>(0)
-    let limit: Int
-
-    init(limit: Int) {
-        self.limit = limit
-    }
-
-    /// False (and nothing counted) when the limit is reached.
-    func enter() -> Bool {
-        let now = open.wrappingAdd(1, ordering: .relaxed).newValue
-        if now > limit {
-            open.wrappingSubtract(1, ordering: .relaxed)
-            return false
-        }
-        return true
-    }
-
-    func leave() {
-        open.wrappingSubtract(1, ordering: .relaxed)
-    }
-}
 
 /// A connection refused or cut by a limit, for the log: reason, HTTP status (0 when the
 /// connection was closed without a response) and the client's address.
 typealias ConnectionRefusal = @Sendable (_ reason: String, _ status: Int, _ message: String, _ client: String?) -> Void
 
-/// Per connection, in front of the request handling: the connection limit, and deadlines for a
+/// Per connection, in front of the request handling: its place in the connection table (the
+/// limits in all and per address, eviction of idle connections at them), and deadlines for a
 /// request's headers and body, which an idle timer alone does not give (a slowloris client
 /// sends a byte now and then). Oversized headers are refused by NIO's decoder with 400; this
-/// handler logs them.
+/// handler logs them. It also installs the handlers that must sit ahead of the HTTP decoder
+/// (`FirstBytes`) or of the conversion to HTTP types (`HTTP1Compliance`).
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -43,19 +20,23 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private let limits: ConnectionLimits
-    private let count: ConnectionCount
+    private let table: ConnectionTable
     private let refuse: ConnectionRefusal
-    private var entered = false
+    private var started = false
+    /// The connection's row in the table while it holds one.
+    private var id: ConnectionTable.ID?
+    private var source: String?
     private var deadline: Scheduled<Void>?
-    /// A request is being served: no header deadline until its response has ended.
-    private var inRequest = false
+    /// Requests whose head arrived and whose response has not ended (more than one only when
+    /// pipelined): no header deadline and no eviction meanwhile.
+    private var requestsInProgress = 0
     /// Between requests on a kept-alive connection: the next one's bytes start its deadline.
     private var waitingForNext = false
     private var context: ChannelHandlerContext?
 
-    init(limits: ConnectionLimits, count: ConnectionCount, refuse: @escaping ConnectionRefusal) {
+    init(limits: ConnectionLimits, table: ConnectionTable, refuse: @escaping ConnectionRefusal) {
         self.limits = limits
-        self.count = count
+        self.table = table
         self.refuse = refuse
     }
 
@@ -64,10 +45,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         // Raw bytes are seen before the HTTP decoder: the first byte of a request on a
         // kept-alive connection starts the deadline for its headers.
         try? context.pipeline.syncOperations.addHandler(FirstBytes(owner: self), position: .first)
+        HTTP1Compliance.install(in: context.pipeline.syncOperations, refuse: refuse)
         if context.channel.isActive { start(context) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        // Also when removed from a live channel: its slot must not stay taken.
+        leave()
         self.context = nil
     }
 
@@ -84,20 +68,47 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func start(_ context: ChannelHandlerContext) {
-        guard !entered else { return }
-        guard count.enter() else {
-            refuse("too_many_connections", 0, "more than \(count.limit) connections open; closed on arrival", client(context))
+        guard !started else { return }
+        started = true
+        let channel = context.channel
+        source = ConnectionTable.source(of: channel.remoteAddress)
+        let address = client(context)
+        switch table.open(source: source, address: address, close: { channel.close(promise: nil) }) {
+        case .refused(let message):
+            refuse("too_many_connections", 0, message, address)
             context.close(promise: nil)
             return
+        case .admitted(let id, let eviction):
+            self.id = id
+            if let eviction {
+                // Closed on its own event loop; its guard then finds its row gone.
+                eviction.close()
+                let how = eviction.keptAlive ? "idle between requests" : "without sending a whole request"
+                refuse(
+                    "evicted_idle", 0,
+                    "closed after \(Self.seconds(eviction.idle)) s \(how): a new connection needed its slot (\(eviction.limit))",
+                    eviction.address
+                )
+            }
         }
-        entered = true
         arm(context, .headers)
+    }
+
+    private func leave() {
+        deadline?.cancel()
+        deadline = nil
+        if let id {
+            self.id = nil
+            table.close(id)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head:
-            inRequest = true
+            if requestsInProgress == 0, let id { table.requestStarted(id) }
+            if requestsInProgress < Int.max { requestsInProgress += 1 }
+            waitingForNext = false
             arm(context, .body)
         case .end:
             deadline?.cancel()
@@ -109,12 +120,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
-            inRequest = false
-            // Idle until the next request's first byte (the idle timeout covers a silent client).
-            deadline?.cancel()
-            deadline = nil
-            waitingForNext = true
+        if case .end = unwrapOutboundIn(data), requestsInProgress > 0 {
+            requestsInProgress -= 1
+            if requestsInProgress == 0 {
+                if let id { table.requestEnded(id) }
+                // Idle until the next request's first byte (the idle timeout covers a silent client).
+                deadline?.cancel()
+                deadline = nil
+                waitingForNext = true
+            }
         }
         context.write(data, promise: promise)
     }
@@ -127,12 +141,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        deadline?.cancel()
-        deadline = nil
-        if entered {
-            entered = false
-            count.leave()
-        }
+        leave()
         context.fireChannelInactive()
     }
 
@@ -144,19 +153,31 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func arm(_ context: ChannelHandlerContext, _ awaited: Awaited) {
         deadline?.cancel()
-        let seconds = awaited == .headers ? limits.headerTimeout : limits.bodyTimeout
+        // The fuller the table, the less time a connection gets to show it is a real client.
+        let seconds = awaited == .headers ? table.headerTimeout(base: limits.headerTimeout, source: source) : limits.bodyTimeout
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         deadline = context.eventLoop.scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
             let (handler, context) = loopBound.value
             // Headers are only late while no request is being served on this connection.
-            if awaited == .headers && handler.inRequest { return }
-            handler.refuse(awaited.reason, 408, "the request's \(awaited) did not arrive within \(seconds) s; connection closed", handler.client(context))
+            if awaited == .headers && handler.requestsInProgress > 0 { return }
+            handler.refuse(
+                awaited.reason, 408, "the request's \(awaited) did not arrive within \(Self.seconds(seconds)) s; connection closed",
+                handler.client(context)
+            )
             context.close(promise: nil)
         }
     }
 
     private func client(_ context: ChannelHandlerContext) -> String? {
         context.channel.remoteAddress?.ipAddress
+    }
+
+    /// Seconds to a tenth, for messages.
+    static func seconds(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let (whole, fraction) = duration.components
+        return seconds(Double(whole) + Double(fraction) * 1e-18)
     }
 }
 

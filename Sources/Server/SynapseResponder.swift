@@ -5,6 +5,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import LogStore
+import NIOCore
 import Logging
 import Streaming
 import Wire
@@ -19,6 +20,8 @@ struct SynapseResponder: HTTPResponder {
     let backend: any Backend
     let log: LogWriter
     let admission: Admission
+    /// Where refusals of requests not (yet) authenticated go: aggregated per source and second.
+    let refusals: RefusalLog
     /// Fired when the worker's shutdown grace period is over: streams still open end as on a timeout.
     let drain: StopSignal
     /// Called after a response whose backend failed, when the miner stops on forward exceptions.
@@ -28,42 +31,55 @@ struct SynapseResponder: HTTPResponder {
         let timing = RequestTiming()
         let headerValue: (String) -> String? = { name in HTTPField.Name(name).flatMap { request.headers[$0] } }
         var record = newRecord(receivedAt: timing.receivedAtUnix)
-        record.validatorHotkey = headerValue("bt_header_dendrite_hotkey")
-        record.dendriteIP = headerValue("bt_header_dendrite_ip")
-        record.uuid = headerValue("bt_header_dendrite_uuid")
+        // What the client says of itself, bounded: until its signature verifies, a claim.
+        record.claimedHotkey = headerValue("bt_header_dendrite_hotkey").map { RequestRecord.bounded($0) }
+        record.dendriteIP = context.channel.remoteAddress?.ipAddress
+        record.uuid = headerValue("bt_header_dendrite_uuid").map { RequestRecord.bounded($0) }
+        var authenticated = false
         do {
             let name = String(request.uri.path.dropFirst().prefix { $0 != "/" })
-            record.synapse = name
+            record.synapse = RequestRecord.bounded(name)
             try route(request, name: name)
+            try expectContinue(request)
             let headers = try SynapseHeaders.parse(headerValue)
             record.nonce = headers.dendriteNonce
             record.dendriteVersion = headers.dendriteVersion
-            // Blacklist, signature and nonce, then a stream slot: all before the body is read.
-            let deadline = timing.receivedAt + .seconds(miner.timeout.seconds(requested: headers.timeout ?? 12))
-            let ticket = try await admission.admit(headers, deadline: deadline)
+            // Blacklist, nonce and signature before anything else is believed; then the budget
+            // (a replay is a 401 whatever its timeout), then a stream slot, all before the body.
+            let stake = try admission.authenticate(headers, now: timing.receivedAtUnix)
+            authenticated = true
+            record.validatorHotkey = headers.dendriteHotkey
+            record.claimedHotkey = nil
+            var budget = try RequestBudget(requested: headers.timeout, policy: miner.timeout, limit: miner.maxRequestTimeout)
+            let ticket = try await admission.enter(headers, stake: stake, deadline: budget.deadline(from: timing.receivedAt))
             record.queueWait = ticket.queueWait
             do {
                 var request = request
                 let synapse = try await readBody(&request)
+                // One budget: the header's when it has one (as the dendrite sends it), else the body's.
+                let bodyBudget = try RequestBudget(
+                    requested: synapse.timeout, policy: miner.timeout, limit: miner.maxRequestTimeout, field: "Body field 'timeout'"
+                )
+                if headers.timeout == nil { budget = bodyBudget }
                 let bodyHash = synapse.bodyHash
                 guard headers.computedBodyHash == bodyHash else {
                     throw Rejection(
                         status: 400, reason: "body_hash_mismatch",
-                        message: "Body hash mismatch: header 'computed_body_hash' is '\(headers.computedBodyHash ?? "")' "
+                        message: "Body hash mismatch: header 'computed_body_hash' is '\((headers.computedBodyHash ?? "").prefix(64))' "
                             + "but the body's messages hash to '\(bodyHash)'"
                     )
                 }
                 let watcher = try? await context.channel.pipeline.handler(type: ClientDisconnectWatcher.self).get()
                 return stream(
-                    synapse, name: name, headers: headers, bodyHash: bodyHash, timing: timing, record: record,
-                    watcher: watcher, ticket: ticket, logger: context.logger
+                    synapse, name: name, headers: headers, bodyHash: bodyHash, budget: budget, timing: timing, record: record,
+                    watcher: watcher, connection: context.channel, ticket: ticket, logger: context.logger
                 )
             } catch {
                 await ticket.release()
                 throw error
             }
         } catch let rejection as Rejection {
-            return reject(rejection, timing: timing, record: record, logger: context.logger)
+            return reject(rejection, timing: timing, record: record, authenticated: authenticated, logger: context.logger)
         }
     }
 
@@ -84,6 +100,13 @@ struct SynapseResponder: HTTPResponder {
         guard request.method == .post else {
             throw Rejection(status: 405, reason: "method_not_allowed", message: "Method Not Allowed: use POST /\(name)")
         }
+    }
+
+    /// `Expect: 100-continue` is answered by the connection's handler once the request is
+    /// admitted; any other expectation is refused as HTTP says (417).
+    private func expectContinue(_ request: Request) throws(Rejection) {
+        guard let expect = request.headers[.expect], expect.lowercased() != "100-continue" else { return }
+        throw Rejection(status: 417, reason: "expectation_failed", message: "Expectation '\(expect.prefix(64))' is not supported; only 100-continue is")
     }
 
     private func readBody(_ request: inout Request) async throws(Rejection) -> SynapseRequest {
@@ -107,16 +130,19 @@ struct SynapseResponder: HTTPResponder {
         return try SynapseRequest.decode(Array(buffer.readableBytesView))
     }
 
-    private func reject(_ rejection: Rejection, timing: RequestTiming, record: RequestRecord, logger: Logger) -> Response {
+    private func reject(_ rejection: Rejection, timing: RequestTiming, record: RequestRecord, authenticated: Bool, logger: Logger) -> Response {
         var record = record
         record.status = rejection.status
         record.reason = rejection.reason
-        record.detail = rejection.message
+        record.detail = RequestRecord.bounded(rejection.message, to: RequestRecord.maxDetail)
         record.finishedAt = timing.nowUnix
-        log.record(record)
-        logger.notice(
-            "rejected \(rejection.status) \(rejection.reason) from \(record.validatorHotkey ?? "-"): \(rejection.message)"
-        )
+        if authenticated {
+            log.record(record)
+            logger.notice("rejected \(rejection.status) \(rejection.reason) from \(record.validatorHotkey ?? "-"): \(record.detail ?? "")")
+        } else {
+            // Anyone can send these, as fast as they like: aggregated, and their lines rate-limited.
+            refusals.add(record)
+        }
         // The axon's status travels in headers too: a streaming synapse's dendrite reads its
         // status message from them, not from the body.
         var headers: HTTPFields = [.contentType: "application/json"]
@@ -131,27 +157,26 @@ struct SynapseResponder: HTTPResponder {
     }
 
     private func stream(
-        _ synapse: SynapseRequest, name: String, headers: SynapseHeaders, bodyHash: String,
-        timing: RequestTiming, record: RequestRecord, watcher: ClientDisconnectWatcher?, ticket: Admission.Ticket,
-        logger: Logger
+        _ synapse: SynapseRequest, name: String, headers: SynapseHeaders, bodyHash: String, budget: RequestBudget,
+        timing: RequestTiming, record: RequestRecord, watcher: ClientDisconnectWatcher?, connection: any Channel,
+        ticket: Admission.Ticket, logger: Logger
     ) -> Response {
-        let timeout = miner.timeout.seconds(requested: synapse.timeout)
         var record = record
-        record.timeout = timeout
+        record.timeout = budget.seconds
         record.status = 200
-        // The headers' values are the ones the signature covers; the body's only fill gaps.
-        record.validatorHotkey = record.validatorHotkey ?? synapse.dendrite.hotkey
-        record.uuid = record.uuid ?? synapse.dendrite.uuid
         let report = GenerationReport()
         let journalID = log.started(record)
         let session = StreamSession(
             engine: StreamingEngine(batchSize: miner.streamingBatchSize),
             items: backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string)), report: report),
-            deadline: timing.receivedAt + .seconds(timeout),
+            deadline: budget.deadline(from: timing.receivedAt),
             receivedAt: timing.receivedAt,
             disconnect: watcher,
             drain: drain
         )
+        // The deadline bounds the writes too: a client that stops reading would otherwise hold
+        // its stream slot (and the answer's buffers) until it closes the socket.
+        let writeLimit = budget.deadline(from: timing.receivedAt) + Self.writeMargin
         var fields = HTTPFields()
         fields[.date] = ""  // filled in by Hummingbird, in this position
         fields[.server] = "miners"
@@ -161,26 +186,41 @@ struct SynapseResponder: HTTPResponder {
             fields.append(HTTPField(name: HTTPField.Name(field)!, value: value))
         }
         let body = ResponseBody { [self, record] writer in
-            let result = await session.run(writer: &writer)
-            await ticket.release()
-            // Recorded (and journaled) before the client can see the end of the response, so
-            // no answer a client saw complete goes unlogged, even if the worker is killed now.
-            var finished = finish(record, result: result, report: report, timing: timing, logger: logger)
-            log.record(finished, journalID: journalID)
-            // The terminating zero-length chunk; the Python axon sends it on timeout too.
-            do {
-                try await writer.finish(nil)
-            } catch {
-                finished.outcome = Outcome.of(result.summary.end, batchesWritten: result.written.count, clientGone: true).rawValue
-                log.correct(finished, journalID: journalID)
+            let stalled = StopSignal()
+            await withTaskGroup(of: Void.self) { watchdog in
+                watchdog.addTask {
+                    guard (try? await ContinuousClock().sleep(until: writeLimit)) != nil else { return }  // cancelled: done in time
+                    stalled.fire()
+                    connection.close(promise: nil)  // fails the stalled write; the slot is freed below
+                }
+                let result = await session.run(writer: &writer)
+                await ticket.release()
+                // Recorded (and journaled) before the client can see the end of the response, so
+                // no answer a client saw complete goes unlogged, even if the worker is killed now.
+                var finished = finish(record, result: result, report: report, timing: timing, stalled: stalled.isFired, logger: logger)
+                log.record(finished, journalID: journalID)
+                // The terminating zero-length chunk; the Python axon sends it on timeout too.
+                do {
+                    try await writer.finish(nil)
+                } catch {
+                    finished.outcome = Outcome.of(result.summary.end, batchesWritten: result.written.count, clientGone: true).rawValue
+                    if stalled.isFired { finished.reason = Self.slowReaderReason }
+                    log.correct(finished, journalID: journalID)
+                }
+                watchdog.cancelAll()
             }
         }
         return Response(status: .ok, headers: fields, body: body)
     }
 
+    /// How long past its deadline a response may take to be written before its connection is closed.
+    static let writeMargin = Duration.seconds(1)
+    static let slowReaderReason = "slow_reader: the client stopped reading; connection closed 1 s after the deadline"
+
     /// The request's record from the stream's result; logs a summary line.
     private func finish(
-        _ record: RequestRecord, result: StreamSession.Result, report: GenerationReport, timing: RequestTiming, logger: Logger
+        _ record: RequestRecord, result: StreamSession.Result, report: GenerationReport, timing: RequestTiming, stalled: Bool,
+        logger: Logger
     ) -> RequestRecord {
         var record = record
         let outcome = Outcome.of(result.summary.end, batchesWritten: result.written.count, clientGone: result.clientGone)
@@ -198,6 +238,7 @@ struct SynapseResponder: HTTPResponder {
         record.firstBatchAt = result.written.first.map { timing.receivedAtUnix + $0.offset }
         if case .failed(let error) = result.summary.end { record.reason = error }
         if result.summary.end == .stopped { record.reason = "worker stopping: shutdown grace period over" }
+        if stalled { record.reason = Self.slowReaderReason }
         if result.summary.end == .timedOut || result.summary.end == .stopped {
             record.timeoutEvent = TimeoutRecord(
                 at: record.finishedAt, limit: record.timeout ?? 0, elapsed: record.finishedAt - record.receivedAt,

@@ -58,9 +58,9 @@ public actor MinerMetrics {
 
     private func count(_ request: LogTail.Request) {
         let miner = request.worker
-        counter("requests", miner, [("outcome", request.outcome)]).increment()
+        counter("requests", miner, [("outcome", request.outcome)]).increment(by: Int64(request.count))
         if request.outcome == "rejected" {
-            counter("rejections", miner, [("status", String(request.status)), ("reason", request.reason ?? "")]).increment()
+            counter("rejections", miner, [("status", String(request.status)), ("reason", request.reason ?? "")]).increment(by: Int64(request.count))
         }
         counter("batches", miner).increment(by: Int64(request.batches))
         counter("items_sent", miner).increment(by: Int64(request.itemsSent))

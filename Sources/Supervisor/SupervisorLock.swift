@@ -1,10 +1,9 @@
-import Foundation
+import LogStore
 
-/// One supervisor per database: an exclusive `flock` on `DATABASE.supervisor.lock`, holding the
-/// owner's pid. The kernel releases it when the process dies, however it dies.
+/// One supervisor per database: `DATABASE.supervisor.lock`, holding the owner's pid.
 public final class SupervisorLock: Sendable {
-    public let path: String
-    private let fd: Int32
+    private let lock: PidFileLock
+    public var path: String { lock.path }
 
     public struct Held: Error, CustomStringConvertible {
         public var path: String
@@ -14,28 +13,11 @@ public final class SupervisorLock: Sendable {
         }
     }
 
-    public struct Unavailable: Error, CustomStringConvertible {
-        public var description: String
-    }
-
     public init(database: String) throws {
-        path = database + ".supervisor.lock"
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Unavailable(description: "cannot open the lock file \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let holder = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-            close(fd)
-            throw Held(path: path, holder: holder.map { "pid \($0)" } ?? "unknown pid")
+        do {
+            lock = try PidFileLock(path: database + ".supervisor.lock")
+        } catch let held as PidFileLock.Held {
+            throw Held(path: held.path, holder: held.holder)
         }
-        ftruncate(fd, 0)
-        let pid = "\(getpid())\n"
-        _ = pid.withCString { write(fd, $0, strlen($0)) }
-    }
-
-    deinit {
-        flock(fd, LOCK_UN)
-        close(fd)
     }
 }

@@ -19,16 +19,17 @@ public struct SynapseHeaders: Sendable, Equatable {
     /// Parses the headers through `value(name)` (case-insensitive lookup by the caller).
     public static func parse(_ value: (String) -> String?) throws(Rejection) -> SynapseHeaders {
         var headers = SynapseHeaders()
-        headers.timeout = try parseNumber("timeout", value, Double.init)
-        if let timeout = headers.timeout, !(timeout.isFinite && timeout >= 0) {
-            throw .badHeader("timeout", "must be a non-negative number of seconds, got '\(value("timeout") ?? "")'")
+        // Parsed, not yet bounded: the miner's request budget decides how much time it gets.
+        headers.timeout = try parseNumber("timeout", value) { DecimalText.double($0) }
+        if let timeout = headers.timeout, timeout < 0 {
+            throw .badHeader("timeout", "must be a non-negative number of seconds, got '\(value("timeout")?.prefix(64) ?? "")'")
         }
-        _ = try parseNumber("bt_header_axon_port", value, Int.init)
-        _ = try parseNumber("bt_header_dendrite_port", value, Int.init)
-        headers.dendriteVersion = try parseNumber("bt_header_dendrite_version", value, Int.init)
-        headers.dendriteNonce = try parseNumber("bt_header_dendrite_nonce", value, Int64.init)
-        headers.headerSize = try parseNumber("header_size", value, Int.init)
-        headers.totalSize = try parseNumber("total_size", value, Int.init)
+        _ = try parseNumber("bt_header_axon_port", value) { DecimalText.integer($0, as: Int.self) }
+        _ = try parseNumber("bt_header_dendrite_port", value) { DecimalText.integer($0, as: Int.self) }
+        headers.dendriteVersion = try parseNumber("bt_header_dendrite_version", value) { DecimalText.integer($0, as: Int.self) }
+        headers.dendriteNonce = try parseNumber("bt_header_dendrite_nonce", value) { DecimalText.integer($0, as: Int64.self) }
+        headers.headerSize = try parseNumber("header_size", value) { DecimalText.integer($0, as: Int.self) }
+        headers.totalSize = try parseNumber("total_size", value) { DecimalText.integer($0, as: Int.self) }
         headers.axonHotkey = value("bt_header_axon_hotkey")
         headers.dendriteHotkey = value("bt_header_dendrite_hotkey")
         headers.dendriteUUID = value("bt_header_dendrite_uuid")
@@ -45,11 +46,11 @@ public struct SynapseHeaders: Sendable, Equatable {
     }
 
     private static func parseNumber<T>(
-        _ name: String, _ value: (String) -> String?, _ make: (String) -> T?
+        _ name: String, _ value: (String) -> String?, _ make: (Substring) -> T?
     ) throws(Rejection) -> T? {
         guard let text = value(name) else { return nil }
-        guard let number = make(text.trimmingCharacters(in: .whitespaces)) else {
-            throw .badHeader(name, "must be a number, got '\(text.prefix(64))'")
+        guard let number = make(Substring(text.trimmingCharacters(in: .whitespaces))) else {
+            throw .badHeader(name, "must be a decimal number, got '\(text.prefix(64))'")
         }
         return number
     }

@@ -13,7 +13,9 @@ struct WorkerCommand: AsyncParsableCommand {
             batches of streaming_batch_size items, and logs to the config's database (migrated \
             on start). On SIGTERM/SIGINT it stops accepting, lets open streams finish for up to \
             --grace seconds, ends the rest as on a timeout, flushes the log and exits; a second \
-            signal ends the streams at once. Exit status: 0 after a signal, 1 on a config or \
+            signal ends the streams at once (with --exit-with-parent, every SIGTERM is the same \
+            stop, and a line `stop` on standard input is one too). One worker per miner: a \
+            second one for the same miner and database refuses to start and names the first. Exit status: 0 after a signal, 1 on a config or \
             start-up error, 3 when stop_on_forward_exception stopped the worker after a backend \
             failure. `miners supervise` runs workers for you.
             """
@@ -44,7 +46,9 @@ struct WorkerCommand: AsyncParsableCommand {
     var noRequestLog = false
 
     func validate() throws {
-        guard grace >= 0, grace.isFinite else { throw ValidationError("--grace must be a non-negative number of seconds") }
+        guard grace >= 0, grace <= SupervisorConfig.maxGracePeriod else {
+            throw ValidationError("--grace must be a number of seconds from 0 to \(Int(SupervisorConfig.maxGracePeriod))")
+        }
     }
 
     func run() async throws {
@@ -64,12 +68,20 @@ struct WorkerCommand: AsyncParsableCommand {
         var logger = Logger(label: "miners.worker.\(miner.name)")
         logger.logLevel = logLevel
         var worker = Worker(miner: miner, databasePath: db ?? config.database, logger: logger)
-        worker.gracePeriod = .milliseconds(Int64(grace * 1000))
+        worker.gracePeriod = .milliseconds(Int64(grace * 1000))  // bounded by validate()
         worker.exitWithParent = exitWithParent
         worker.recordsRequests = !noRequestLog
-        let status = try await worker.run { [host = miner.host] port in
-            // A line a parent process or test can wait for (unbuffered).
-            FileHandle.standardOutput.write(Data("listening on \(host):\(port)\n".utf8))
+        let status: Int32
+        do {
+            status = try await worker.run { [host = miner.host] port in
+                // A line a parent process or test can wait for (unbuffered). A plain write: it
+                // may fail (the supervisor gone), and a failed write must not end the worker.
+                let line = Array("listening on \(host):\(port)\n".utf8)
+                _ = line.withUnsafeBytes { write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+            }
+        } catch let served as Worker.AlreadyServed {
+            printError("\(served)")
+            throw ExitCode(1)
         }
         if status != 0 { throw ExitCode(status) }
     }

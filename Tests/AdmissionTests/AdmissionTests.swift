@@ -27,25 +27,62 @@ import Wire
 
     @Test func laterNoncesMustGrow() {
         let table = NonceTable()
-        table.accept(key: "k", nonce: nanoseconds(now), timeout: 12, now: now)
+        #expect(table.admit(key: "k", nonce: nanoseconds(now), timeout: 12, now: now) == nil)
         #expect(table.problem(key: "k", nonce: nanoseconds(now), timeout: 12, now: now + 1) == "Nonce is too old, a newer one was last processed")
+        #expect(table.admit(key: "k", nonce: nanoseconds(now), timeout: 12, now: now + 1) == "Nonce is too old, a newer one was last processed")
         #expect(table.problem(key: "k", nonce: nanoseconds(now + 0.5), timeout: 12, now: now + 1) == nil)
         #expect(table.problem(key: "other", nonce: nanoseconds(now), timeout: 12, now: now + 1) == nil)
     }
 
-    @Test func keysAreForgottenOnceTheirWindowHasPassed() {
-        let table = NonceTable(pruneInterval: 5)
-        for second in 0..<600 {
-            table.accept(key: "key-\(second)", nonce: nanoseconds(now + Double(second)), timeout: 12, now: now + Double(second))
+    /// The header's timeout is not signed: a replay that claims a huge one gets no wider window
+    /// than `max_request_timeout`, and its key is remembered for all of that window.
+    @Test func aClaimedTimeoutCannotWidenTheWindowOrOutliveTheMemory() {
+        let table = NonceTable(maxRequestTimeout: 60)
+        #expect(table.admit(key: "k", nonce: nanoseconds(now), timeout: 12, now: now) == nil)
+        // 40 s later, claiming a million seconds: remembered, so refused.
+        #expect(table.admit(key: "k", nonce: nanoseconds(now), timeout: 1_000_000, now: now + 40) == "Nonce is too old, a newer one was last processed")
+        // Past every possible window (4 + 60 s) the first rule refuses it, whatever it claims.
+        #expect(table.admit(key: "k", nonce: nanoseconds(now), timeout: 1e300, now: now + 70)
+            == "Nonce is too old: acceptable delta is 64.00 seconds but request was 70.00 seconds old")
+        // Sweeps after 70 s keep it still (remembered until 4 + 60 + 1 s after its nonce).
+        _ = table.admit(key: "sweeper", nonce: nanoseconds(now + 60), timeout: 12, now: now + 60)
+        #expect(table.admit(key: "k", nonce: nanoseconds(now), timeout: 60, now: now + 63) == "Nonce is too old, a newer one was last processed")
+    }
+
+    /// Check and record are one step: of many simultaneous copies exactly one is admitted.
+    @Test func simultaneousCopiesAdmitOne() async {
+        let table = NonceTable()
+        for trial in 0..<40 {
+            let admitted = await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<4 {
+                    group.addTask { table.admit(key: "copy-\(trial)", nonce: nanoseconds(now), timeout: 12, now: now) == nil }
+                }
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            #expect(admitted == 1)
         }
-        // The window of the last 4 + 12 + 1 seconds, and up to one sweep interval more.
+    }
+
+    @Test func keysAreForgottenOnceNoRequestCouldBeFresh() {
+        let table = NonceTable(maxRequestTimeout: 12, pruneInterval: 5)
+        for second in 0..<600 {
+            _ = table.admit(key: "key-\(second)", nonce: nanoseconds(now + Double(second)), timeout: 12, now: now + Double(second))
+        }
+        // The memory of the last 4 + 12 + 1 seconds, and up to one sweep interval more.
         #expect(table.count <= 17 + 5 + 1)
         // A forgotten key's old request is outside the window anyway.
         #expect(table.problem(key: "key-0", nonce: nanoseconds(now), timeout: 12, now: now + 599) != nil)
         // A nonce from the future is remembered until its own window has passed.
-        table.accept(key: "ahead", nonce: nanoseconds(now + 620), timeout: 12, now: now + 600)
-        table.accept(key: "sweep", nonce: nanoseconds(now + 630), timeout: 12, now: now + 630)
+        _ = table.admit(key: "ahead", nonce: nanoseconds(now + 620), timeout: 12, now: now + 600)
+        _ = table.admit(key: "sweep", nonce: nanoseconds(now + 630), timeout: 12, now: now + 630)
         #expect(table.problem(key: "ahead", nonce: nanoseconds(now + 620), timeout: 12, now: now + 630) == "Nonce is too old, a newer one was last processed")
+    }
+
+    /// Extreme values from outside: no trap, a refusal.
+    @Test(arguments: [Int64.min, Int64.max, 0])
+    func extremeNoncesAreRefusedWithoutTrapping(nonce: Int64) {
+        let table = NonceTable()
+        #expect(table.admit(key: "k", nonce: nonce, timeout: 1e308, now: now) != nil)
     }
 }
 
@@ -210,4 +247,31 @@ import Wire
 actor OrderRecorder {
     var names: [String] = []
     func add(_ name: String) { names.append(name) }
+}
+
+@Suite struct RequestBudgetTests {
+    @Test func aTimeoutWithinTheLimitIsTheBudget() throws {
+        #expect(try RequestBudget(requested: 17, policy: .request, limit: 300).seconds == 17)
+        #expect(try RequestBudget(requested: nil, policy: .request, limit: 300).seconds == 12)
+        #expect(try RequestBudget(requested: 17, policy: .fixed(seconds: 9), limit: 300).seconds == 9)
+    }
+
+    /// An attacker's values: refused with 400 naming the limit, never turned into a Duration.
+    @Test(arguments: [300.001, 1e19, 1e21, 1e308, Double.infinity, Double.nan, -1])
+    func aTimeoutAboveTheLimitIs400(requested: Double) {
+        do {
+            _ = try RequestBudget(requested: requested, policy: .request, limit: 300)
+            Issue.record("expected a rejection")
+        } catch {
+            #expect(error.status == 400)
+            #expect(error.reason == "timeout_too_large")
+            #expect(error.message.contains("at most 300.0 s (max_request_timeout)"))
+        }
+    }
+
+    @Test func theDeadlineIsTheBudgetFromTheStart() throws {
+        let start = ContinuousClock.now
+        let budget = try RequestBudget(requested: 2.5, policy: .request, limit: 300)
+        #expect(budget.deadline(from: start) - start == .milliseconds(2500))
+    }
 }

@@ -66,7 +66,7 @@ import Testing
         #expect(error(miner("    stream_batch_size: 4\n")).hasPrefix(
             "c.yaml:6: miner 'm': unknown key 'stream_batch_size' (did you mean 'streaming_batch_size'?); expected one of: name, hotkey"))
         #expect(error(miner("    timeout: soon\n"))
-            == "c.yaml:6: miner 'm': field 'timeout': expected 'request' (use the request's timeout) or a positive number of seconds, got 'soon'")
+            == "c.yaml:6: miner 'm': field 'timeout': expected 'request' (use the request's timeout) or a number of seconds above 0 and at most 3600, got 'soon'")
         #expect(error("miners:\n  - name: m\n    hotkey: \(alice)\n    backend: {kind: mock}\n")
             == "c.yaml:2: miner 'm': field 'port': is required: a TCP port")
         #expect(error("miners:\n  - name: m\n    hotkey: \(alice)\n    port: 1\n    backend: {kind: gpt}\n")
@@ -101,7 +101,51 @@ import Testing
         #expect(limits.bodyTimeout == 10 && limits.maxHeaderBytes == 16384 && limits.idleTimeout == 60)
         #expect(try MinersConfig.parse(yaml: miner(""), file: "c.yaml").miners[0].limits.maxRequestsPerMinute == nil)
         #expect(error(miner("    max_header_bytes: 10\n")) == "c.yaml:6: miner 'm': field 'max_header_bytes': expected an integer from 1024 to 1048576, got '10'")
-        #expect(error(miner("    body_timeout: 0\n")) == "c.yaml:6: miner 'm': field 'body_timeout': expected a positive number of seconds, got '0'")
+        #expect(error(miner("    body_timeout: 0\n")) == "c.yaml:6: miner 'm': field 'body_timeout': expected a number of seconds above 0 and at most 300, got '0'")
+    }
+
+    /// Every duration a config can set has an upper bound: 1e30 would trap in Duration
+    /// arithmetic in the worker or the supervisor. `check` refuses it naming the field.
+    @Test(arguments: [
+        ("    timeout: 1e30\n", "timeout"), ("    idle_timeout: 1e30\n", "idle_timeout"),
+        ("    header_timeout: 1e30\n", "header_timeout"), ("    body_timeout: 1e30\n", "body_timeout"),
+        ("    max_nonce_skew: 1e30\n", "max_nonce_skew"), ("    max_request_timeout: 1e30\n", "max_request_timeout"),
+        ("    restart: {backoff_initial: 1e30}\n", "restart.backoff_initial"), ("    restart: {backoff_max: 1e30}\n", "restart.backoff_max"),
+        ("    restart: {min_uptime: 1e30}\n", "restart.min_uptime"), ("    restart: {window: 1e30}\n", "restart.window"),
+        ("    restart: {crash_loop_cooldown: 1e30}\n", "restart.crash_loop_cooldown"),
+    ])
+    func hugeDurationsAreRefused(yaml: String, field: String) {
+        let message = error(miner(yaml))
+        #expect(message.hasPrefix("c.yaml:6: miner 'm': field '\(field)': expected"), "\(message)")
+        #expect(message.contains("at most") || message.contains("from 0 to"), "\(message)")
+    }
+
+    @Test func hugeBackendAndSupervisorDurationsAreRefused() {
+        let http = "miners:\n  - name: m\n    hotkey: \(alice)\n    port: 9000\n    backend: {kind: openai, base_url: 'http://127.0.0.1:1/v1', model: x, "
+        #expect(error(http + "connect_timeout: 1e30}\n").contains("field 'backend.connect_timeout': expected a number of seconds above 0 and at most 300"))
+        #expect(error(http + "idle_timeout: 1e30}\n").contains("field 'backend.idle_timeout': expected a number of seconds above 0 and at most 3600"))
+        #expect(error("supervisor: {grace_period: 1e30}\n" + miner("")).contains("field 'supervisor.grace_period': expected a number of seconds from 0 to 3600"))
+        #expect(error(miner("    max_request_timeout: 60\n    timeout: 90\n")).contains("field 'timeout': 90.0 s is above max_request_timeout (60.0 s)"))
+    }
+
+    @Test func theRequestBudgetAndItsDefaults() throws {
+        let config = try MinersConfig.parse(yaml: miner("    max_request_timeout: 60\n    max_connections_per_ip: 8\n    restart: {crash_loop_cooldown: 0}\n"), file: "c.yaml")
+        #expect(config.miners[0].maxRequestTimeout == 60)
+        #expect(config.miners[0].limits.maxConnectionsPerIP == 8)
+        #expect(config.miners[0].restart.crashLoopCooldown == 0)
+        let plain = try MinersConfig.parse(yaml: miner(""), file: "c.yaml").miners[0]
+        #expect(plain.maxRequestTimeout == 300 && plain.restart.crashLoopCooldown == 300 && plain.limits.maxConnectionsPerIP == 64)
+    }
+
+    /// A wildcard address takes the port on every address: two miners cannot share it.
+    @Test(arguments: [("0.0.0.0", "127.0.0.1"), ("127.0.0.1", "0.0.0.0"), ("::", "127.0.0.1"), ("localhost", "127.0.0.1")])
+    func overlappingAddressesOnOnePortAreRefused(first: String, second: String) {
+        let yaml = """
+            miners:
+              - {name: a, hotkey: \(alice), host: "\(first)", port: 9000, backend: {kind: mock}}
+              - {name: b, hotkey: 5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty, host: "\(second)", port: 9000, backend: {kind: mock}}
+            """
+        #expect(error(yaml).contains("field 'port': port 9000 on \(second) is already used by miner 'a'"))
     }
 
     @Test func metricsPortIsCheckedAgainstTheMiners() throws {

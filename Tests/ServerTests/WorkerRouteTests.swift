@@ -53,8 +53,11 @@ import Testing
         try Migrations.migrate(database)
         let log = LogWriter(database: database, logger: Logger(label: "test"))
         let admission = try Admission(ownHotkey: miner.hotkey, config: miner.admission)
-        let app = Worker(miner: miner, databasePath: path, logger: Logger(label: "test")).makeApplication(log: log, admission: admission)
+        let refusals = RefusalLog(log: log, logger: Logger(label: "test"))
+        let app = Worker(miner: miner, databasePath: path, logger: Logger(label: "test"))
+            .makeApplication(log: log, refusals: refusals, admission: admission)
         try await app.test(.live) { client in try await test(client) }
+        refusals.flush()
         log.flush()
         return database
     }
@@ -146,7 +149,7 @@ import Testing
         var headers = captureHeaders
         headers[HTTPField.Name("timeout")!] = "three"
         try await expectRejection(
-            headers: headers, status: .badRequest, reason: "bad_header", message: "Header 'timeout' must be a number, got 'three'"
+            headers: headers, status: .badRequest, reason: "bad_header", message: "Header 'timeout' must be a decimal number, got 'three'"
         )
     }
 

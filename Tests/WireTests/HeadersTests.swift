@@ -24,10 +24,16 @@ import Testing
     }
 
     @Test(arguments: [
-        ("timeout", "soon", "Header 'timeout' must be a number, got 'soon'"),
+        ("timeout", "soon", "Header 'timeout' must be a decimal number, got 'soon'"),
         ("timeout", "-1", "Header 'timeout' must be a non-negative number of seconds, got '-1'"),
-        ("bt_header_dendrite_nonce", "12a", "Header 'bt_header_dendrite_nonce' must be a number, got '12a'"),
-        ("total_size", "1.5", "Header 'total_size' must be a number, got '1.5'"),
+        ("bt_header_dendrite_nonce", "12a", "Header 'bt_header_dendrite_nonce' must be a decimal number, got '12a'"),
+        ("total_size", "1.5", "Header 'total_size' must be a decimal number, got '1.5'"),
+        ("timeout", "0x10", "Header 'timeout' must be a decimal number, got '0x10'"),
+        ("timeout", "inf", "Header 'timeout' must be a decimal number, got 'inf'"),
+        ("timeout", "nan", "Header 'timeout' must be a decimal number, got 'nan'"),
+        ("timeout", "1e400", "Header 'timeout' must be a decimal number, got '1e400'"),
+        ("bt_header_dendrite_nonce", "99999999999999999999", "Header 'bt_header_dendrite_nonce' must be a decimal number, got '99999999999999999999'"),
+        ("bt_header_dendrite_version", "0x10", "Header 'bt_header_dendrite_version' must be a decimal number, got '0x10'"),
         ("bt_header_input_obj_messages", "%%%", "Header 'bt_header_input_obj_messages' must be base64-encoded JSON, got '%%%'"),
     ])
     func rejectsMalformedValuesWith400(name: String, value: String, message: String) {
@@ -38,6 +44,12 @@ import Testing
             #expect(error.status == 400)
             #expect(error.message == message)
         }
+    }
+
+    /// Large decimal values parse (the request budget bounds them later); forms Python writes.
+    @Test(arguments: [("1e21", 1e21), ("17", 17.0), ("12.5", 12.5), (".5", 0.5), ("3.", 3.0), ("+2E3", 2000.0)])
+    func decimalTimeoutsParse(text: String, value: Double) throws {
+        #expect(try SynapseHeaders.parse { $0 == "timeout" ? text : nil }.timeout == value)
     }
 
     /// Same names (case-insensitively), order and value forms as the Python axon's capture.

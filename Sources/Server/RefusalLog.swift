@@ -1,0 +1,99 @@
+import Foundation
+import LogStore
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Refusals of requests that never authenticated: anyone can send them, as fast as they like,
+/// so each must cost next to nothing. They are counted per source address, reason and status
+/// within each second and written as one row per group (`count` says how many), and their log
+/// lines are limited to `linesPerSecond`, with one line saying how many were left out.
+///
+/// A `Service`: it writes each finished second, and everything left when the worker stops.
+final class RefusalLog: Service, Sendable {
+    private struct Key: Hashable {
+        var second: Int64
+        var address: String?
+        var reason: String
+        var status: Int
+    }
+    private struct State {
+        var groups: [Key: RequestRecord] = [:]
+        var lineSecond: Int64 = 0
+        var lines = 0
+        var suppressed = 0
+    }
+    private let state = Mutex(State())
+    private let log: LogWriter
+    private let logger: Logger
+    let linesPerSecond: Int
+    /// Groups held at once; beyond it a second's further sources share one group (address nil).
+    let maxGroups: Int
+
+    init(log: LogWriter, logger: Logger, linesPerSecond: Int = 10, maxGroups: Int = 2048) {
+        self.log = log
+        self.logger = logger
+        self.linesPerSecond = linesPerSecond
+        self.maxGroups = maxGroups
+    }
+
+    /// Takes one refusal: its record (status, reason, detail, source set) joins its group.
+    func add(_ record: RequestRecord) {
+        let second = Self.second(record.receivedAt)
+        var key = Key(second: second, address: record.dendriteIP, reason: record.reason ?? "-", status: record.status)
+        let line: String? = state.withLock { state in
+            if state.groups[key] == nil, state.groups.count >= maxGroups { key.address = nil }
+            if state.groups[key] != nil {
+                state.groups[key]?.count += 1
+                state.groups[key]?.finishedAt = record.finishedAt
+            } else {
+                var first = record
+                first.count = 1
+                if key.address == nil { first.dendriteIP = nil }
+                state.groups[key] = first
+            }
+            if state.lineSecond != second {
+                state.lineSecond = second
+                state.lines = 0
+            }
+            guard state.lines < linesPerSecond else {
+                state.suppressed += 1
+                return nil
+            }
+            state.lines += 1
+            return "refused \(record.status) \(record.reason ?? "-") from \(record.dendriteIP ?? "?")"
+                + (record.claimedHotkey.map { " (claims \($0))" } ?? "") + ": \(record.detail ?? "")"
+        }
+        if let line { logger.notice("\(line)") }
+    }
+
+    /// Writes the groups of every second before `before` (all of them when nil).
+    func flush(before: Double? = nil) {
+        let limit = before.map(Self.second) ?? .max
+        let (done, suppressed) = state.withLock { state in
+            let done = state.groups.filter { $0.key.second < limit }
+            for key in done.keys { state.groups[key] = nil }
+            let suppressed = state.suppressed
+            state.suppressed = 0
+            return (Array(done.values), suppressed)
+        }
+        for record in done { log.record(record) }
+        let total = done.reduce(0) { $0 + $1.count }
+        if suppressed > 0 {
+            logger.notice("\(suppressed) more refusal lines left out; \(total) refusals written as \(done.count) rows")
+        }
+    }
+
+    func run() async throws {
+        // Each second's groups are final once the next second has begun.
+        while !Task.isCancelled, !Task.isShuttingDownGracefully {
+            try? await cancelOnGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            flush(before: Date().timeIntervalSince1970)
+        }
+        flush()
+    }
+
+    private static func second(_ unix: Double) -> Int64 {
+        Int64(min(max(unix, 0), 1e15).rounded(.down))
+    }
+}

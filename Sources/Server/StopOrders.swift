@@ -1,0 +1,145 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Streaming
+import Synchronization
+import UnixSignals
+
+/// How a worker is told to stop, and what it does about it: the first order starts the
+/// group's graceful shutdown (no new requests; open streams may finish within the grace), and
+/// when the grace is over `drain` ends the streams still open as on a timeout.
+///
+/// - SIGTERM/SIGINT: a graceful stop. Run by hand, a second signal ends the streams at once.
+///   Supervised, every SIGTERM is the same order: systemd (`KillMode=control-group`) and pm2
+///   signal the whole tree, and a worker must not take its supervisor's copy as a second one.
+/// - The supervisor's pipe (standard input, supervised only): a line `stop` is a graceful stop;
+///   end-of-file means the supervisor is gone, and open streams get `orphanGracePeriod`.
+/// - A backend failure under `stop_on_forward_exception`.
+final class StopOrders: Service, Sendable {
+    enum Order: Sendable {
+        case signal(UnixSignal)
+        case supervisorStop
+        case supervisorGone
+        case forwardException(String)
+    }
+
+    /// Fired when the grace period is over: the streams still open end as on a timeout.
+    let drain = StopSignal()
+    let gracePeriod: Duration
+    let orphanGracePeriod: Duration
+    let supervised: Bool
+    private let logger: Logger
+    private let orders: AsyncStream<Order>
+    private let sink: AsyncStream<Order>.Continuation
+    private struct State {
+        var group: ServiceGroup?
+        var stopping = false
+        var forwardException: String?
+    }
+    private let state = Mutex(State())
+
+    init(gracePeriod: Duration, orphanGracePeriod: Duration, supervised: Bool, logger: Logger) {
+        self.gracePeriod = gracePeriod
+        self.orphanGracePeriod = orphanGracePeriod
+        self.supervised = supervised
+        self.logger = logger
+        (orders, sink) = AsyncStream.makeStream()
+    }
+
+    /// The group whose graceful shutdown the first order starts.
+    func attach(_ group: ServiceGroup) {
+        state.withLock { $0.group = group }
+    }
+
+    /// The backend failure that stopped the worker, if one did.
+    var forwardException: String? { state.withLock { $0.forwardException } }
+
+    /// Gives an order from outside the service (the responder's backend failure).
+    func order(_ order: Order) {
+        sink.yield(order)
+    }
+
+    func run() async throws {
+        if supervised { SupervisorPipe.watch(sink) }
+        // Ends when the group shuts down gracefully: this service is the first in the group,
+        // so the last to be told, once the server and the logs have finished.
+        await cancelOnGracefulShutdown { [self] in
+            await withDiscardingTaskGroup { tasks in
+                tasks.addTask { [sink] in
+                    for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) { sink.yield(.signal(signal)) }
+                }
+                for await order in orders {
+                    guard let grace = await take(order) else { continue }
+                    tasks.addTask { [drain] in
+                        guard (try? await Task.sleep(for: grace)) != nil else { return }
+                        drain.fire()
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts the stop on the first order; returns the grace after which to drain, or nil
+    /// when the order changes nothing.
+    private func take(_ order: Order) async -> Duration? {
+        let (first, group) = state.withLock { state in
+            if case .forwardException(let error) = order, state.forwardException == nil { state.forwardException = error }
+            defer { state.stopping = true }
+            return (!state.stopping, state.group)
+        }
+        let reason: String
+        var grace = gracePeriod
+        switch order {
+        case .signal(let signal):
+            reason = "received \(signal)"
+            if !first {
+                if supervised { return nil }  // the tree's copy of the same stop
+                logger.warning("\(reason) again: ending the open streams now")
+                return .zero
+            }
+        case .supervisorStop:
+            reason = "the supervisor asked"
+            if !first { return nil }
+        case .supervisorGone:
+            reason = "the supervisor is gone"
+            grace = orphanGracePeriod
+            if !first { logger.notice("the supervisor is gone: open streams may finish for up to \(grace)") }
+        case .forwardException:
+            reason = "backend failure with stop_on_forward_exception"
+            if !first { return nil }
+        }
+        if first {
+            logger.notice("stopping (\(reason)): no new requests; open streams may finish for up to \(grace)")
+            await group?.triggerGracefulShutdown()
+        }
+        return grace
+    }
+}
+
+/// Reads the supervisor's pipe (standard input) on a thread of its own: a blocking read must not
+/// hold one of the few cooperative threads. Lines `stop` are orders; end-of-file means the
+/// supervisor has died (the kernel closes its end, even after SIGKILL).
+enum SupervisorPipe {
+    static func watch(_ sink: AsyncStream<StopOrders.Order>.Continuation) {
+        let thread = Thread {
+            var line: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 256)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+                if count == 0 || (count < 0 && errno != EINTR) { break }
+                guard count > 0 else { continue }
+                for byte in buffer[0..<count] {
+                    if byte == UInt8(ascii: "\n") {
+                        if line == Array("stop".utf8) { sink.yield(.supervisorStop) }
+                        line.removeAll(keepingCapacity: true)
+                    } else if line.count < 64 {
+                        line.append(byte)
+                    }
+                }
+            }
+            sink.yield(.supervisorGone)
+        }
+        thread.name = "supervisor-pipe"
+        thread.start()
+    }
+}
