@@ -140,7 +140,7 @@ let package = Package(
         .executableTarget(
             name: "miners-fuzz",
             dependencies: [
-                "Wire", "Keys", "Config", "EventStream", "Chain",
+                "Wire", "Keys", "Config", "EventStream", "Chain", "Admission",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import Admission
 import Chain
 import Config
 import EventStream
@@ -14,8 +15,52 @@ import Wire
 enum FuzzTargets {
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "synapse": synapse, "headers": headers, "ss58": ss58, "signature": signature, "config": config,
-        "matrix": matrix, "sse": sse, "http": http, "chain": chain,
+        "matrix": matrix, "sse": sse, "http": http, "chain": chain, "request": request,
     ]
+
+    /// A miner whose admission the `request` target drives (no metagraph: every signature counts).
+    static let requestMiner = MinerConfig(
+        name: "fuzz", hotkey: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", port: 1, backend: .mock(MockBackendConfig())
+    )
+    static let requestAdmission = try! Admission(ownHotkey: requestMiner.hotkey, config: requestMiner.admission, maxRequestsPerMinute: 60)
+
+    /// The request path from outside in, as the responder walks it, with the clock taken from
+    /// the input: a wall-clock `now` (8 bytes), header lines, a blank line, the body. Headers,
+    /// blacklist, nonce and signature against a live nonce table, the request budget and its
+    /// deadline, a stream slot, the body and its budget. Every number from outside meets the
+    /// arithmetic it would meet in a worker; a trap is a finding.
+    static func request(_ bytes: [UInt8]) {
+        guard bytes.count >= 8 else { return }
+        let now = bytes[0..<8].withUnsafeBytes { Double(bitPattern: $0.loadUnaligned(as: UInt64.self)) }
+        let rest = Array(bytes[8...])
+        let split = rest.firstRange(of: Array("\n\n".utf8))
+        let headText = String(decoding: split.map { rest[..<$0.lowerBound] } ?? rest[...], as: UTF8.self)
+        let body = split.map { Array(rest[$0.upperBound...]) } ?? []
+        var fields: [String: String] = [:]
+        for line in headText.split(whereSeparator: \.isNewline) {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        let miner = requestMiner
+        let start = ContinuousClock.now
+        guard let headers = try? SynapseHeaders.parse({ fields[$0.lowercased()] }),
+              let stake = try? requestAdmission.authenticate(headers, now: now),
+              let budget = try? RequestBudget(requested: headers.timeout, policy: miner.timeout, limit: miner.maxRequestTimeout)
+        else { return }
+        let deadline = budget.deadline(from: start)
+        // A slot is free (nothing else runs here): entering must not wait; then give it back.
+        let entered = DispatchSemaphore(value: 0)
+        Task {
+            if let ticket = try? await requestAdmission.enter(headers, stake: stake, deadline: deadline, now: now) { await ticket.release() }
+            entered.signal()
+        }
+        entered.wait()
+        guard let synapse = try? SynapseRequest.decode(body) else { return }
+        if let bodyBudget = try? RequestBudget(requested: synapse.timeout, policy: miner.timeout, limit: miner.maxRequestTimeout) {
+            _ = bodyBudget.deadline(from: start)
+        }
+        _ = synapse.bodyHash == headers.computedBodyHash
+    }
 
     /// Raw bytes as a connection delivers them, through NIO's HTTP/1 server pipeline with the
     /// worker's header limits; each request head's fields through the synapse header parser.

@@ -49,7 +49,7 @@ public struct Worker: Sendable {
         let journalPath = RequestJournal.path(database: databasePath, miner: miner.name)
         let owner: PidFileLock
         do {
-            owner = try PidFileLock(path: journalPath + ".lock")
+            owner = try PidFileLock(path: "\(databasePath).owners/\(miner.name).lock")
         } catch let held as PidFileLock.Held {
             throw AlreadyServed(miner: miner.name, holder: held)
         }

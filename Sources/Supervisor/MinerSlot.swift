@@ -4,13 +4,17 @@ import LogStore
 import Logging
 
 /// One miner under supervision: starts its worker, watches it, restarts it by the restart
-/// policy, stops it on request, and logs every step to the lifecycle table.
+/// policy (a crash-looping one again after the cooldown), stops it on request, and logs every
+/// step to the lifecycle table.
 actor MinerSlot {
     private(set) var config: MinerConfig
     private var launcher: any WorkerLauncher
     private let log: LogWriter
     private let logger: Logger
+    private let clock: SupervisorClock
     private var policy: RestartPolicy
+    /// Output lost on the way to the log file or the terminal, over every run of the worker.
+    let output = WorkerOutput()
 
     private var state = MinerState.stopped
     private var pid: Int32?
@@ -18,17 +22,24 @@ actor MinerSlot {
     private var restarts = 0
     private var lastExit: (exit: WorkerExit, at: Double)?
     private var nextStartAt: Double?
+    /// Why the next start happens, for its lifecycle row, when it is not a plain restart.
+    private var startNote: String?
 
     private var loop: Task<Void, Never>?
     private var stopRequested = false
+    /// Set when the supervisor stops: nothing starts the worker again (a reload under way, a
+    /// `miners start`, the end of a cooldown).
+    private var retired = false
     private var stops: AsyncStream<StopRequest>.Continuation?
-    private var backoff: Task<Void, Never>?
+    /// Ends a backoff or a cooldown early: a stop, or a `miners start` during the cooldown.
+    private var wakeUp: AsyncStream<Void>.Continuation?
 
-    init(config: MinerConfig, launcher: any WorkerLauncher, log: LogWriter, logger: Logger) {
+    init(config: MinerConfig, launcher: any WorkerLauncher, log: LogWriter, logger: Logger, clock: SupervisorClock = .system) {
         self.config = config
         self.launcher = launcher
         self.log = log
         self.logger = logger
+        self.clock = clock
         self.policy = RestartPolicy(config.restart)
     }
 
@@ -37,12 +48,22 @@ actor MinerSlot {
             name: config.name, hotkey: config.hotkey, host: config.host, port: config.port,
             backend: config.backend.kind, batchSize: config.streamingBatchSize, state: state, pid: pid,
             startedAt: startedAt, restarts: restarts, lastExit: lastExit?.exit.description,
-            lastExitAt: lastExit?.at, nextStartAt: state == .backingOff ? nextStartAt : nil
+            lastExitAt: lastExit?.at, nextStartAt: state == .backingOff || state == .crashLooping ? nextStartAt : nil,
+            logLinesLost: output.log.count, logError: output.log.lastReason,
+            echoLinesLost: output.echo.count, echoError: output.echo.lastReason
         )
     }
 
-    /// Starts the worker unless it is already running (a manual start clears a crash loop).
+    /// Starts the worker unless it is already running; a manual start clears a crash loop,
+    /// also in the middle of its cooldown.
     func start() {
+        guard !retired else { return }
+        if state == .crashLooping, let wakeUp {
+            policy.reset()
+            startNote = "started by hand during the crash-loop cooldown"
+            wakeUp.yield()
+            return
+        }
         guard state == .stopped || state == .crashLooping else { return }
         stopRequested = false
         policy.reset()
@@ -50,8 +71,8 @@ actor MinerSlot {
         loop = Task { await self.superviseLoop() }
     }
 
-    /// Stops the worker: SIGTERM, then SIGKILL if it is still there `grace` + 5 s later.
-    /// Returns when the worker has exited.
+    /// Asks the worker to stop (the stop order on its pipe), then SIGKILL if it is still there
+    /// `grace` + 5 s later. Returns when the worker has exited.
     func stop(grace: Double, reason: String) async {
         guard let loop else { return }
         if !stopRequested {
@@ -59,19 +80,25 @@ actor MinerSlot {
             record(.stop, pid: pid, detail: reason)
             if state != .stopped, state != .crashLooping { state = .stopping }
             stops?.yield(.graceful)
-            backoff?.cancel()
-            let force = Task { [weak self] in
-                do {
-                    try await Task.sleep(for: .seconds(grace + 5))
-                    await self?.forceStop()
-                } catch {}  // cancelled: the worker stopped in time
+            wakeUp?.yield()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [clock] in
+                    guard (try? await clock.sleep(grace + 5)) != nil else { return }  // cancelled: it stopped in time
+                    await self.forceStop()
+                }
+                await loop.value
+                group.cancelAll()
             }
-            await loop.value
-            force.cancel()
         } else {
             await loop.value
         }
         state = .stopped
+    }
+
+    /// Stops the worker for good: the supervisor is stopping.
+    func retire(grace: Double, reason: String) async {
+        retired = true
+        await stop(grace: grace, reason: reason)
     }
 
     /// SIGKILL now (a second signal to the supervisor).
@@ -87,19 +114,21 @@ actor MinerSlot {
     }
 
     private func superviseLoop() async {
-        while !stopRequested {
+        supervising: while !stopRequested {
             state = .starting
+            nextStartAt = nil
             let (requests, continuation) = AsyncStream<StopRequest>.makeStream()
             stops = continuation
-            let clock = ContinuousClock()
-            let started = clock.now
-            startedAt = Date().timeIntervalSince1970
+            let monotonic = ContinuousClock()
+            let started = monotonic.now
+            startedAt = clock.now()
             let exit: WorkerExit
             do {
                 exit = try await launcher.run(config, events: WorkerEvents(
-                    started: { pid in Task { await self.didStart(pid) } },
-                    listening: { Task { await self.didListen() } },
-                    stops: requests
+                    started: { pid in await self.didStart(pid) },
+                    listening: { await self.didListen() },
+                    stops: requests,
+                    output: output
                 ))
             } catch {
                 logger.error("miner \(config.name): could not start its worker: \(error)")
@@ -107,8 +136,8 @@ actor MinerSlot {
             }
             continuation.finish()
             stops = nil
-            let uptime = (clock.now - started).seconds
-            let now = Date().timeIntervalSince1970
+            let uptime = (monotonic.now - started).seconds
+            let now = clock.now()
             lastExit = (exit, now)
             record(
                 .exit, pid: pid, exit: exit, uptime: uptime,
@@ -119,30 +148,61 @@ actor MinerSlot {
             if stopRequested { break }
             logger.warning("miner \(config.name): worker exited by itself (\(exit)) after \(String(format: "%.1f", uptime)) s")
 
-            switch policy.decide(now: clock.now.secondsSinceStart, uptime: uptime, jitter: Double.random(in: 0..<1)) {
+            switch policy.decide(now: monotonic.now.secondsSinceStart, uptime: uptime, jitter: Double.random(in: 0..<1)) {
             case .restart(let delay):
                 restarts += 1
                 state = .backingOff
                 nextStartAt = now + delay
                 record(.backoff, backoff: delay, detail: "restart \(restarts) after \(exit)")
-                let sleep = Task { _ = try? await Task.sleep(for: .seconds(delay)) }
-                backoff = sleep
-                await sleep.value
-                backoff = nil
+                await pause(delay)
             case .crashLooping(let count, let window):
                 state = .crashLooping
-                let message = "crash-looping: \(count) restarts within \(Int(window)) s; left stopped (miners start \(config.name) to try again)"
-                record(.crashLoop, detail: message)
+                let cooldown = config.restart.crashLoopCooldown
+                let loop = "crash-looping: \(count) restarts within \(Self.seconds(window))"
+                guard cooldown > 0 else {
+                    nextStartAt = nil
+                    let message = "\(loop); left stopped (miners start \(config.name) to try again)"
+                    record(.crashLoop, detail: message)
+                    logger.critical("miner \(config.name): \(message)")
+                    return
+                }
+                let retryAt = now + cooldown
+                nextStartAt = retryAt
+                let at = Date(timeIntervalSince1970: retryAt).formatted(.iso8601)
+                let message = "\(loop); trying again after a cooldown of \(Self.seconds(cooldown)), at \(at) (miners start \(config.name) tries now)"
+                record(.crashLoop, backoff: cooldown, detail: message)
                 logger.critical("miner \(config.name): \(message)")
-                return
+                await pause(cooldown)
+                if stopRequested || retired { break supervising }
+                if startNote == nil {
+                    startNote = "after the crash-loop cooldown of \(Self.seconds(cooldown))"
+                    logger.notice("miner \(config.name): crash-loop cooldown over; starting the worker again")
+                }
+                restarts += 1
+                policy.reset()
             }
         }
         state = .stopped
     }
 
+    /// Waits `seconds`, or less if `wakeUp` fires.
+    private func pause(_ seconds: Double) async {
+        let (wake, continuation) = AsyncStream<Void>.makeStream()
+        wakeUp = continuation
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [clock] in try? await clock.sleep(seconds) }
+            group.addTask { for await _ in wake { return } }
+            await group.next()
+            group.cancelAll()
+        }
+        continuation.finish()
+        wakeUp = nil
+    }
+
     private func didStart(_ pid: Int32) {
         self.pid = pid
-        record(.start, pid: pid, detail: restarts == 0 ? nil : "restart \(restarts)")
+        record(.start, pid: pid, detail: startNote ?? (restarts == 0 ? nil : "restart \(restarts)"))
+        startNote = nil
     }
 
     private func didListen() {
@@ -157,9 +217,13 @@ actor MinerSlot {
         backoff: Double? = nil, detail: String? = nil
     ) {
         log.record(LifecycleRecord(
-            at: Date().timeIntervalSince1970, miner: config.name, event: event, pid: pid, exitCode: exit?.code,
+            at: clock.now(), miner: config.name, event: event, pid: pid, exitCode: exit?.code,
             signal: exit?.signal, uptime: uptime, backoff: backoff, detail: detail
         ))
+    }
+
+    static func seconds(_ value: Double) -> String {
+        value.rounded() == value ? "\(Int(value)) s" : String(format: "%.1f s", value)
     }
 }
 

@@ -1,17 +1,25 @@
 import Config
 import Foundation
+import Logging
 import Subprocess
 import SystemPackage
 
 /// Starts `miners worker` child processes.
 ///
-/// - Standard input is the read end of a pipe whose write end only the supervisor holds: when
-///   the supervisor dies, even by SIGKILL, the kernel closes it and the worker
-///   (`--exit-with-parent`) stops within half a second. No orphan outlives its supervisor.
+/// - Standard input is the read end of a pipe whose write end only the supervisor holds: the
+///   supervisor's stop order is the line `stop` on it, and when the supervisor dies, even by
+///   SIGKILL, the kernel closes it and the worker (`--exit-with-parent`) stops within half a
+///   second. No orphan outlives its supervisor.
 /// - Each worker is its own process group, so a Ctrl-C in the terminal reaches the supervisor
 ///   only, which then stops the workers in order.
 /// - Standard output and error go, line by line, to `LOG_DIR/NAME.log`, and prefixed with the
-///   miner's name to the supervisor's standard error when `echo` is set.
+///   miner's name to the supervisor's standard error when `echo` is set — both through
+///   `OutputQueue`s, so neither a full disk nor a paused terminal holds up the reading. A log
+///   file that cannot be opened does not stop the worker; its lines are counted as lost.
+/// - Swift's backtracer is off in the worker (`SWIFT_BACKTRACE`, unless the supervisor's own
+///   environment sets it): on a crash it would spend 9–15 s symbolicating every thread while
+///   the worker holds its port. The runtime still writes the fatal error and a short stack to
+///   the log, and the supervisor adds how the worker ended.
 public struct ProcessLauncher: WorkerLauncher {
     public var executable: String
     public var configPath: String
@@ -19,34 +27,52 @@ public struct ProcessLauncher: WorkerLauncher {
     public var gracePeriod: Double
     public var logDirectory: String
     public var echo: Bool
+    public var output: SupervisorOutput
+    public var logger: Logger?
 
-    public init(executable: String, configPath: String, databasePath: String, gracePeriod: Double, logDirectory: String, echo: Bool) {
+    /// What the worker's `SWIFT_BACKTRACE` is set to.
+    public static let backtraceSetting = "enable=no"
+
+    public init(
+        executable: String, configPath: String, databasePath: String, gracePeriod: Double, logDirectory: String, echo: Bool,
+        output: SupervisorOutput = .shared, logger: Logger? = nil
+    ) {
         self.executable = executable
         self.configPath = configPath
         self.databasePath = databasePath
         self.gracePeriod = gracePeriod
         self.logDirectory = logDirectory
         self.echo = echo
+        self.output = output
+        self.logger = logger
     }
 
-    public struct LaunchError: Error, CustomStringConvertible {
-        public var description: String
+    /// The worker's environment: the supervisor's, with the backtracer off unless the operator
+    /// chose a setting.
+    static var environment: Environment {
+        ProcessInfo.processInfo.environment["SWIFT_BACKTRACE"] != nil
+            ? .inherit : .inherit.updating(["SWIFT_BACKTRACE": backtraceSetting])
     }
+
+    /// A write to the pipe of a worker that has just died must fail with EPIPE, not kill the
+    /// supervisor with SIGPIPE.
+    static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 
     public func run(_ miner: MinerConfig, events: WorkerEvents) async throws -> WorkerExit {
-        try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
-        let logPath = "\(logDirectory)/\(miner.name).log"
-        guard let log = FileHandle(forWritingAtPath: logPath) ?? {
-            FileManager.default.createFile(atPath: logPath, contents: nil)
-            return FileHandle(forWritingAtPath: logPath)
-        }() else { throw LaunchError(description: "cannot open the log file \(logPath)") }
-        defer { try? log.close() }
-        try log.seekToEnd()
+        Self.ignoreBrokenPipes
+        let logFile = LogFile(path: "\(logDirectory)/\(miner.name).log")
+        if let problem = logFile.openError {
+            logger?.error("miner \(miner.name): its output is not logged: \(problem); the worker starts anyway")
+        }
+        let sink = OutputSink(output: output, file: logFile, losses: events.output, echo: echo ? Array("[\(miner.name)] ".utf8) : nil)
 
         // Other children never inherit the write end: swift-subprocess closes every descriptor
-        // above 2 in the child it spawns.
+        // above 2 in the child it spawns. Non-blocking, so a stop order never waits on a
+        // worker that stopped reading.
         let pipe = try FileDescriptor.pipe()
         defer { try? pipe.writeEnd.close() }
+        let orders = pipe.writeEnd.rawValue
+        _ = fcntl(orders, F_SETFL, fcntl(orders, F_GETFL) | O_NONBLOCK)
 
         var options = PlatformOptions()
         options.processGroupID = 0
@@ -56,38 +82,73 @@ public struct ProcessLauncher: WorkerLauncher {
                 "worker", "--config", configPath, "--miner", miner.name, "--db", databasePath,
                 "--grace", String(gracePeriod), "--exit-with-parent",
             ]),
+            environment: Self.environment,
             platformOptions: options
         )
-        let prefix = Data("[\(miner.name)] ".utf8)
         let result = try await Subprocess.run(
             configuration,
             input: .fileDescriptor(pipe.readEnd, closeAfterSpawningProcess: true),
             output: .sequence,
             error: .combinedWithOutput
         ) { execution in
-            events.started(execution.processIdentifier.value)
+            let pid = execution.processIdentifier.value
+            await events.started(pid)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for await request in events.stops {
-                        try? execution.send(signal: request == .graceful ? .terminate : .kill)
+                        switch request {
+                        case .graceful:
+                            guard let failure = FDWrite.all(orders, Array("stop\n".utf8), waitLimit: 0) else { continue }
+                            sink.supervisorLine("the stop order could not be sent over the worker's pipe (\(failure)): sending SIGTERM")
+                            try? execution.send(signal: .terminate)
+                        case .force:
+                            try? execution.send(signal: .kill)
+                        }
                     }
                 }
+                var lines = LineSplitter()
                 do {
-                    for try await line in execution.standardOutput.strings() {
-                        let bytes = Data((line + "\n").utf8)
-                        log.write(bytes)
-                        if echo { FileHandle.standardError.write(prefix + bytes) }
-                        if line.hasPrefix("listening on ") { events.listening() }
+                    for try await buffer in execution.standardOutput {
+                        for line in buffer.withUnsafeBytes({ lines.feed($0) }) {
+                            sink.line(line)
+                            if line.starts(with: Self.listening) { await events.listening() }
+                        }
                     }
                 } catch {
-                    log.write(Data("[supervisor] lost the worker's output: \(error)\n".utf8))
+                    sink.supervisorLine("lost the worker's output: \(error)")
                 }
+                if let last = lines.finish() { sink.line(last) }
                 group.cancelAll()
             }
+
         }
+        let exit: WorkerExit
         switch result.terminationStatus {
-        case .exited(let code): return .exited(code: code)
-        case .signaled(let signal): return .signaled(signal)
+        case .exited(let code): exit = .exited(code: code)
+        case .signaled(let signal): exit = .signaled(signal)
         }
+        sink.supervisorLine("worker pid \(result.processIdentifier.value) ended: \(exit)")
+        return exit
+    }
+
+    static let listening = Array("listening on ".utf8)
+}
+
+/// One worker's output on its way to its log file and, with `--echo-logs`, to standard error.
+struct OutputSink: Sendable {
+    let output: SupervisorOutput
+    let file: LogFile
+    let losses: WorkerOutput
+    /// `[NAME] ` when echoing.
+    let echo: [UInt8]?
+
+    func line(_ bytes: [UInt8]) {
+        output.logFiles.enqueue(bytes, to: file, loss: losses.log)
+        if let echo { output.standardError.enqueue(echo + bytes, to: StandardErrorTarget.shared, loss: losses.echo) }
+    }
+
+    /// A line of the supervisor's own about this worker, in its log.
+    func supervisorLine(_ text: String) {
+        line(Array("[supervisor] \(text)\n".utf8))
     }
 }

@@ -12,11 +12,14 @@ struct StatusCommand: AsyncParsableCommand {
         abstract: "Show the live workers of a supervisor and what the log says about them.",
         discussion: """
             Columns: STATE is starting, running, backing-off (waiting to restart), crash-looping \
-            (left stopped after too many restarts), stopping or stopped; UPTIME of the current \
+            (too many restarts: stopped until the cooldown is over, restart.crash_loop_cooldown, \
+            with the time to the next try), stopping or stopped; UPTIME of the current \
             process; RESTARTS since the supervisor started it; LAST EXIT with its code or \
             signal; REQ/5M and TIMEOUTS/5M count the logged requests (rejections excluded) and \
-            worker-side timeouts of the last five minutes. Without a running supervisor it says \
-            so and shows what the database knows.
+            worker-side timeouts of the last five minutes. Below the table, worker output lines \
+            the supervisor could not write to a log file or echo to its terminal (a full disk, \
+            a closed or paused terminal), counted, never fatal. Without a running supervisor it \
+            says so and shows what the database knows.
 
             With --since, --from/--to or --by it also analyses the log of that window, grouped \
             (default by miner), over every --db given (merged): REQ requests; COMPLETE, \
@@ -152,7 +155,9 @@ struct StatusCommand: AsyncParsableCommand {
 
         if json {
             let output = StatusOutput(
-                supervisor: live.map { .init(pid: $0.pid, config: $0.config, startedAt: $0.startedAt) },
+                supervisor: live.map {
+                    .init(pid: $0.pid, config: $0.config, startedAt: $0.startedAt, stderrLinesLost: $0.stderrLinesLost, stderrError: $0.stderrError)
+                },
                 supervisorError: liveError,
                 analysis: analysis,
                 refusals5m: refusals.map { .init(validator: $0.validator, status: $0.status, reason: $0.reason, count: $0.count) },
@@ -171,6 +176,9 @@ struct StatusCommand: AsyncParsableCommand {
         }
         if let live {
             print("supervisor pid \(live.pid), up \(duration(now - live.startedAt)), config \(live.config), database \(live.database)")
+            if live.stderrLinesLost > 0 {
+                print("its own log lines lost on the way to its standard error: \(live.stderrLinesLost) (\(live.stderrError ?? "-"))")
+            }
         } else {
             print("no supervisor is running for \(databasePath): \(liveError ?? "")")
             print("what the database knows:")
@@ -181,13 +189,23 @@ struct StatusCommand: AsyncParsableCommand {
             return [
                 row.name, abbreviate(row.hotkey), row.port == 0 ? "-" : String(row.port), row.backend,
                 row.batchSize == 0 ? "-" : String(row.batchSize), row.pid.map(String.init) ?? "-",
-                row.state.rawValue + (row.nextStartAt.map { " (\(duration(max(0, $0 - now))))" } ?? ""),
+                row.state.rawValue + (row.nextStartAt.map { next in
+                    let wait = duration(max(0, next - now))
+                    return row.state == .crashLooping ? " (next try in \(wait))" : " (\(wait))"
+                } ?? ""),
                 row.startedAt.map { duration(now - $0) } ?? "-", String(row.restarts),
                 row.lastExit.map { "\($0) \(row.lastExitAt.map { duration(now - $0) + " ago" } ?? "")" } ?? "-",
                 String(recent.requests), String(recent.timeouts),
             ]
         }
         print(align([header] + table))
+        let lossy = rows.filter { $0.logLinesLost > 0 || $0.echoLinesLost > 0 }
+        if !lossy.isEmpty {
+            print("\nworker output lines that could not be written, since the supervisor started:")
+            print(align([["NAME", "LOG FILE", "ECHO", "LAST ERROR"]] + lossy.map { row in
+                [row.name, String(row.logLinesLost), String(row.echoLinesLost), row.logError ?? row.echoError ?? "-"]
+            }))
+        }
         if !refusals.isEmpty {
             print("\nrefused in the last 5 minutes, by validator:")
             print(align([["VALIDATOR", "STATUS", "REASON", "COUNT"]] + refusals.map {
@@ -258,6 +276,9 @@ struct StatusOutput: Encodable {
         var pid: Int32
         var config: String
         var startedAt: Double
+        /// The supervisor's own log lines that did not reach its standard error.
+        var stderrLinesLost: Int
+        var stderrError: String?
     }
     struct Row: Encodable {
         var miner: MinerStatus

@@ -40,6 +40,13 @@ struct SuperviseCommand: AsyncParsableCommand {
     var logLevel: Logger.Level = .info
 
     func run() async throws {
+        // A write to a worker's pipe, or to a closed terminal, fails with EPIPE rather than
+        // killing the supervisor.
+        signal(SIGPIPE, SIG_IGN)
+        let output = SupervisorOutput.shared
+        // Every log line goes through the standard-error queue: a paused terminal never holds
+        // up a task of the supervisor.
+        LoggingSystem.bootstrap { output.logHandler(label: $0) }
         var supervisorLogger = Logger(label: "miners.supervisor")
         supervisorLogger.logLevel = logLevel
         let logger = supervisorLogger
@@ -65,82 +72,63 @@ struct SuperviseCommand: AsyncParsableCommand {
         let log = LogWriter(database: database, logger: logger)
         let executable = Self.executablePath()
         let echo = echoLogs
-        let supervisor = Supervisor(config: config, log: log, logger: logger) { config in
+        let supervisor = Supervisor(config: config, log: log, logger: logger, ownLines: output.ownLines) { config in
             ProcessLauncher(
                 executable: executable, configPath: config.file, databasePath: config.database,
-                gracePeriod: config.supervisor.gracePeriod, logDirectory: config.logDirectory, echo: echo
+                gracePeriod: config.supervisor.gracePeriod, logDirectory: config.logDirectory, echo: echo,
+                output: output, logger: logger
             )
         }
         try? FileManager.default.removeItem(atPath: config.controlSocket)  // stale: we hold the lock
-        var services: [any Service] = [
-            ControlServer.application(supervisor: supervisor, socketPath: config.controlSocket, logger: logger),
+        // One group, shut down in reverse order: the miners first (every worker gets its grace
+        // period), then metrics and the control socket (so `miners status` answers while the
+        // workers stop), the log writer last. SIGTERM/SIGINT start that graceful shutdown;
+        // the miners' service counts them, and kills the workers at the second.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: log),
+            .init(
+                service: ControlServer.application(supervisor: supervisor, socketPath: config.controlSocket, logger: logger),
+                failureTerminationBehavior: .gracefullyShutdownGroup
+            ),
         ]
         if let port = config.supervisor.metricsPort {
             let metrics = try MinerMetrics(database: database, miners: config.miners.map(\.name))
-            services.append(MetricsServer.application(
-                metrics: metrics, supervisor: supervisor, host: config.supervisor.metricsHost, port: port, logger: logger
+            services.append(.init(
+                service: MetricsServer.application(
+                    metrics: metrics, supervisor: supervisor, host: config.supervisor.metricsHost, port: port, logger: logger
+                ),
+                failureTerminationBehavior: .gracefullyShutdownGroup
             ))
             logger.notice("Prometheus metrics on http://\(config.supervisor.metricsHost):\(port)/metrics")
         }
-
         let started = ContinuousClock.now
+        // Registered before anything starts, so no signal is missed.
+        let stopSignals = await UnixSignalsSequence(trapping: .sigterm, .sigint).map { "\($0)" }
+        let reloadSignals = await UnixSignalsSequence(trapping: .sighup).map { "\($0)" }
+        services.append(.init(
+            service: SupervisorService(
+                supervisor: supervisor, logger: logger, stopSignals: stopSignals, reloadSignals: reloadSignals, started: started
+            ),
+            successTerminationBehavior: .gracefullyShutdownGroup,
+            failureTerminationBehavior: .gracefullyShutdownGroup
+        ))
+        var configuration = ServiceGroupConfiguration(services: services, logger: logger)
+        configuration.gracefulShutdownSignals = [.sigterm, .sigint]
+
         logger.notice("supervising \(config.miners.count) miners of \(config.file); database \(config.database), logs in \(config.logDirectory)/")
-        // The control socket and metrics stop gracefully, after the workers; the log writer last.
-        let controlGroup = ServiceGroup(configuration: .init(services: services, logger: logger))
-        let controlTask = Task {
-            do { try await controlGroup.run() } catch { logger.error("control socket failed: \(error)") }
+        var failure: (any Error)?
+        do {
+            try await ServiceGroup(configuration: configuration).run()
+        } catch {
+            failure = error
+            logger.error("supervisor failed: \(error)")
         }
-        let logTask = Task { try? await log.run() }
-        await withTaskGroup(of: Void.self) { tasks in
-            tasks.addTask {
-                await Self.reportStartup(supervisor, since: started, logger: logger)
-            }
-            await supervisor.startAll()
-            // Ends when every worker has stopped after a SIGTERM/SIGINT.
-            let (stopped, allStopped) = AsyncStream<Void>.makeStream()
-            tasks.addTask {
-                var stopping: Task<Void, Never>?
-                for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup) {
-                    if signal == .sighup {
-                        do {
-                            _ = try await supervisor.reload()
-                        } catch {
-                            logger.error("reload rejected, the running set is kept: \(error)")
-                        }
-                    } else if stopping != nil {
-                        logger.warning("\(signal) again: killing the workers")
-                        await supervisor.forceStopAll()
-                    } else {
-                        logger.notice("\(signal): stopping every worker (open streams may finish within the grace period)")
-                        stopping = Task {
-                            await supervisor.stopAll(reason: "supervisor received \(signal)")
-                            allStopped.finish()
-                        }
-                    }
-                }
-            }
-            for await _ in stopped {}
-            tasks.cancelAll()
-        }
-        await controlGroup.triggerGracefulShutdown()
-        await controlTask.value
-        logTask.cancel()
-        await logTask.value
         try? FileManager.default.removeItem(atPath: config.controlSocket)
         withExtendedLifetime(lock) {}
-        logger.notice("all workers stopped; supervisor exiting")
-    }
-
-    /// Logs how long it took until every worker was up.
-    static func reportStartup(_ supervisor: Supervisor, since started: ContinuousClock.Instant, logger: Logger) async {
-        while !Task.isCancelled {
-            let status = await supervisor.status()
-            if !status.miners.isEmpty, status.miners.allSatisfy({ $0.state == .running }) {
-                logger.notice("all \(status.miners.count) workers running after \(ContinuousClock.now - started)")
-                return
-            }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
+        logger.notice(failure == nil ? "all workers stopped; supervisor exiting" : "all workers stopped; supervisor exiting after a failure")
+        // The last lines out, unless the terminal is not taking them.
+        _ = await output.standardError.waitUntilIdle(timeout: 1)
+        if failure != nil { throw ExitCode(1) }
     }
 
     /// This binary, so workers run the same version as their supervisor.
@@ -150,5 +138,6 @@ struct SuperviseCommand: AsyncParsableCommand {
 }
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    // write(2): a closed or full standard error must not trap.
+    FDWrite.all(STDERR_FILENO, Array((message + "\n").utf8))
 }

@@ -81,8 +81,9 @@ struct GuardedConnection {
         try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
         try pipeline.addHandler(ConnectionGuard(limits: limits, table: table, refuse: refusals.refuse))
         try pipeline.addHandler(responder)
-        channel.remoteAddress = try SocketAddress(ipAddress: client, port: 40000)
-        if active { try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 8091)).wait() }
+        // An embedded channel's peer is the address it "connects" to.
+        let peer = try SocketAddress(ipAddress: client, port: 40000)
+        if active { try channel.connect(to: peer).wait() } else { channel.remoteAddress = peer }
     }
 
     var isOpen: Bool { channel.isActive }

@@ -166,7 +166,7 @@ import Testing
         #expect(table.headerTimeout(base: 10, source: "10.0.0.1") == 1)  // full
         #expect(table.headerTimeout(base: 0.5, source: nil) == 0.5)  // never raised
         for id in ids.prefix(2) { table.close(id) }
-        #expect(abs(table.headerTimeout(base: 10, source: nil) - 6.4) < 1e-9)  // 80 %: 10 − 9 × 0.6
+        #expect(abs(table.headerTimeout(base: 10, source: nil) - 4.6) < 1e-9)  // 80 %: 10 − 9 × 0.6
         // One address near its own cap gets the short deadline even with the table mostly empty.
         for id in ids.dropFirst(2) { table.close(id) }
         for index in 0..<4 { try admit(table, "own-\(index)", source: "10.0.0.1", closed: closed) }

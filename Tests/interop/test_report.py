@@ -45,7 +45,10 @@ def test_analysis_and_report_show_what_happened(tmp_path):
     assert groups["slow"]["itemsSentBeforeTimeout"] == len(partial.completion.split())
     csv = subprocess.run([MINERS_BIN, "status", "--db", db, "--since", "1h", "--by", "validator", "--csv"],
                          capture_output=True, text=True, check=True).stdout.splitlines()
-    assert csv[0].startswith("validator,requests,complete,partial_timeout") and len(csv) == 2
+    assert csv[0].startswith("validator,requests,complete,partial_timeout") and len(csv) == 3
+    # The forged request's signature never verified: it counts for no validator ('-').
+    unverified = next(line.split(",") for line in csv[1:] if line.startswith("-,"))
+    assert unverified[1] == "1" and unverified[csv[0].split(",").index("rejected")] == "1"
 
     report = tmp_path / "report.html"
     subprocess.run([MINERS_BIN, "report", "--db", db, "--since", "1h", "--out", str(report)], check=True, capture_output=True)
