@@ -172,8 +172,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.channel.remoteAddress?.ipAddress
     }
 
-    /// Seconds to a tenth, for messages.
-    static func seconds(_ value: Double) -> Double { (value * 10).rounded() / 10 }
+    /// Seconds to a hundredth, for messages.
+    static func seconds(_ value: Double) -> Double { (value * 100).rounded() / 100 }
 
     static func seconds(_ duration: Duration) -> Double {
         let (whole, fraction) = duration.components

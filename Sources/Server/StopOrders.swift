@@ -28,6 +28,8 @@ final class StopOrders: Service, Sendable {
     let gracePeriod: Duration
     let orphanGracePeriod: Duration
     let supervised: Bool
+    /// Times the grace periods (injected: tests move it by hand).
+    private let clock: any Clock<Duration>
     private let logger: Logger
     private let orders: AsyncStream<Order>
     private let sink: AsyncStream<Order>.Continuation
@@ -37,11 +39,19 @@ final class StopOrders: Service, Sendable {
         var forwardException: String?
     }
     private let state = Mutex(State())
+    /// Whether to take orders from the process's signals and standard input; tests give
+    /// every order through `order(_:)` instead.
+    private let listens: Bool
 
-    init(gracePeriod: Duration, orphanGracePeriod: Duration, supervised: Bool, logger: Logger) {
+    init(
+        gracePeriod: Duration, orphanGracePeriod: Duration, supervised: Bool, clock: any Clock<Duration> = ContinuousClock(),
+        listens: Bool = true, logger: Logger
+    ) {
+        self.listens = listens
         self.gracePeriod = gracePeriod
         self.orphanGracePeriod = orphanGracePeriod
         self.supervised = supervised
+        self.clock = clock
         self.logger = logger
         (orders, sink) = AsyncStream.makeStream()
     }
@@ -60,18 +70,20 @@ final class StopOrders: Service, Sendable {
     }
 
     func run() async throws {
-        if supervised { SupervisorPipe.watch(sink) }
+        if supervised, listens { SupervisorPipe.watch(sink) }
         // Ends when the group shuts down gracefully: this service is the first in the group,
         // so the last to be told, once the server and the logs have finished.
         await cancelOnGracefulShutdown { [self] in
             await withDiscardingTaskGroup { tasks in
-                tasks.addTask { [sink] in
-                    for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) { sink.yield(.signal(signal)) }
+                if listens {
+                    tasks.addTask { [sink] in
+                        for await signal in await UnixSignalsSequence(trapping: .sigterm, .sigint) { sink.yield(.signal(signal)) }
+                    }
                 }
                 for await order in orders {
                     guard let grace = await take(order) else { continue }
-                    tasks.addTask { [drain] in
-                        guard (try? await Task.sleep(for: grace)) != nil else { return }
+                    tasks.addTask { [drain, clock] in
+                        guard (try? await clock.sleep(for: grace)) != nil else { return }
                         drain.fire()
                     }
                 }

@@ -134,12 +134,13 @@ def flood_then_ask(worker, sources, held, honest_from="127.0.0.1"):
     assert still_flooding, "the flood ended before the honest requests did"
     assert held_after >= held * 0.9, f"the worker held {held_after} of the flood's connections at the end"
     # The flood's connections made room for the validator's: evicted, and logged as such.
-    assert wait_until(lambda: refusal_count(worker.tmp, "evicted_idle") > 0, timeout=5)
+    assert wait_until(lambda: refusal_count(worker, "evicted_idle") > 0, timeout=5)
     return statuses
 
 
-def refusal_count(tmp, reason):
-    rows = query(tmp / "log.sqlite", "select count(*) as n from requests where reason = ?", (reason,))
+def refusal_count(worker, reason):
+    rows = query(worker.tmp / "log.sqlite", "select count(*) as n from requests where worker = ? and reason = ?",
+                 (worker.name, reason))
     return rows[0]["n"] if rows else 0
 
 
