@@ -1,5 +1,10 @@
 import Admission
 import Chain
+import HTTPTypes
+import LogStore
+import Logging
+import Server
+import Synchronization
 import Config
 import EventStream
 import Foundation
@@ -18,48 +23,88 @@ enum FuzzTargets {
         "matrix": matrix, "sse": sse, "http": http, "chain": chain, "request": request,
     ]
 
-    /// A miner whose admission the `request` target drives (no metagraph: every signature counts).
-    static let requestMiner = MinerConfig(
-        name: "fuzz", hotkey: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", port: 1, backend: .mock(MockBackendConfig())
-    )
-    static let requestAdmission = try! Admission(ownHotkey: requestMiner.hotkey, config: requestMiner.admission, maxRequestsPerMinute: 60)
+    /// The miner the `request` target serves: a mock answer, no metagraph (every valid
+    /// signature is served), its log in a scratch database whose queue is never written (it
+    /// drops beyond its bound).
+    static let requestMiner: MinerConfig = {
+        var miner = MinerConfig(
+            name: "fuzz", hotkey: "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY", port: 1,
+            streamingBatchSize: 3, backend: .mock(MockBackendConfig(text: "one two three four five six seven"))
+        )
+        miner.maxBodyBytes = 64 * 1024
+        miner.limits.maxRequestsPerMinute = 600
+        return miner
+    }()
+    static let requestClock = Mutex(0.0)
+    static let requestPath: InProcessRequests = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("miners-fuzz-\(getpid()).sqlite").path
+        let database = try! LogDatabase.open(path: path)
+        try! Migrations.migrate(database)
+        var worker = Worker(miner: requestMiner, databasePath: path, logger: Logger(label: "fuzz", factory: { _ in SwiftLogNoOpLogHandler() }))
+        worker.wallClock = { requestClock.withLock { $0 } }
+        return try! InProcessRequests(worker: worker, log: LogWriter(database: database, logger: worker.logger, maxPending: 1000))
+    }()
+    /// `MINERS_FUZZ_VERBOSE=1`: the replay prints each answer's status (to check the seeds).
+    static let verbose = ProcessInfo.processInfo.environment["MINERS_FUZZ_VERBOSE"] == "1"
+    static let requestSigner = Sr25519.Keypair(miniSecret: [UInt8](repeating: 0xD0, count: 32))
 
-    /// The request path from outside in, as the responder walks it, with the clock taken from
-    /// the input: a wall-clock `now` (8 bytes), header lines, a blank line, the body. Headers,
-    /// blacklist, nonce and signature against a live nonce table, the request budget and its
-    /// deadline, a stream slot, the body and its budget. Every number from outside meets the
-    /// arithmetic it would meet in a worker; a trap is a finding.
+    /// The whole request path, in process: a flag byte (bit 0: sign the request as a validator
+    /// would, over whatever nonce, uuid and body hash the input gives, so the fuzzer reaches
+    /// the budget, the capacity gate, the body and the stream; bit 1: send the body's true hash),
+    /// the wall clock (8 bytes, a Double), header lines (`:method:` and `:path:` override POST
+    /// /StreameinsteinSynapse), a blank line, the body. Every number from outside meets the
+    /// arithmetic it meets in a worker; a trap, or an answer that is not a status a worker
+    /// sends, is a finding.
     static func request(_ bytes: [UInt8]) {
-        guard bytes.count >= 8 else { return }
-        let now = bytes[0..<8].withUnsafeBytes { Double(bitPattern: $0.loadUnaligned(as: UInt64.self)) }
-        let rest = Array(bytes[8...])
+        guard bytes.count >= 9 else { return }
+        let flags = bytes[0]
+        let now = bytes[1..<9].withUnsafeBytes { Double(bitPattern: $0.loadUnaligned(as: UInt64.self)) }
+        let rest = Array(bytes[9...])
         let split = rest.firstRange(of: Array("\n\n".utf8))
         let headText = String(decoding: split.map { rest[..<$0.lowerBound] } ?? rest[...], as: UTF8.self)
         let body = split.map { Array(rest[$0.upperBound...]) } ?? []
-        var fields: [String: String] = [:]
+        var method = HTTPRequest.Method.post
+        var path = "/StreameinsteinSynapse"
+        var fields: [(String, String)] = []
         for line in headText.split(whereSeparator: \.isNewline) {
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            guard let colon = line.dropFirst().firstIndex(of: ":") else { continue }
+            let name = String(line[..<colon]).lowercased(), value = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            switch name {
+            case ":method": method = HTTPRequest.Method(value) ?? .post
+            case ":path": path = value.hasPrefix("/") ? value : "/" + value
+            default: fields.append((name, value))
+            }
         }
-        let miner = requestMiner
-        let start = ContinuousClock.now
-        guard let headers = try? SynapseHeaders.parse({ fields[$0.lowercased()] }),
-              let stake = try? requestAdmission.authenticate(headers, now: now),
-              let budget = try? RequestBudget(requested: headers.timeout, policy: miner.timeout, limit: miner.maxRequestTimeout)
-        else { return }
-        let deadline = budget.deadline(from: start)
-        // A slot is free (nothing else runs here): entering must not wait; then give it back.
-        let entered = DispatchSemaphore(value: 0)
-        Task {
-            if let ticket = try? await requestAdmission.enter(headers, stake: stake, deadline: deadline, now: now) { await ticket.release() }
-            entered.signal()
+        func field(_ name: String) -> String? { fields.last { $0.0 == name }?.1 }
+        if flags & 2 != 0, let synapse = try? SynapseRequest.decode(body) {
+            fields.removeAll { $0.0 == "computed_body_hash" }
+            fields.append(("computed_body_hash", synapse.bodyHash))
         }
-        entered.wait()
-        guard let synapse = try? SynapseRequest.decode(body) else { return }
-        if let bodyBudget = try? RequestBudget(requested: synapse.timeout, policy: miner.timeout, limit: miner.maxRequestTimeout) {
-            _ = bodyBudget.deadline(from: start)
+        if flags & 1 != 0 {
+            let hotkey = SS58.encode(requestSigner.publicKey)
+            let nonce = field("bt_header_dendrite_nonce") ?? String(Int64(clamping: Int64(exactly: (now * 1e9).rounded(.down)) ?? 0))
+            let message = "\(nonce).\(hotkey).\(requestMiner.hotkey).\(field("bt_header_dendrite_uuid") ?? "None").\(field("computed_body_hash") ?? "")"
+            fields.removeAll { ["bt_header_dendrite_hotkey", "bt_header_dendrite_nonce", "bt_header_dendrite_signature"].contains($0.0) }
+            fields += [
+                ("bt_header_dendrite_hotkey", hotkey), ("bt_header_dendrite_nonce", nonce),
+                ("bt_header_dendrite_signature", "0x" + Hex.encode(requestSigner.sign(Array(message.utf8)))),
+            ]
         }
-        _ = synapse.bodyHash == headers.computedBodyHash
+        var headers = HTTPFields()
+        for (name, value) in fields {
+            guard let fieldName = HTTPField.Name(name) else { continue }
+            headers.append(HTTPField(name: fieldName, value: value))
+        }
+        requestClock.withLock { $0 = now }
+        let done = DispatchSemaphore(value: 0)
+        Task { [method, path, headers] in
+            if let (status, _) = try? await requestPath.respond(method: method, path: path, headers: headers, body: body) {
+                precondition([200, 400, 401, 403, 404, 405, 413, 415, 417, 422, 429, 503].contains(status), "unexpected status \(status)")
+                if verbose { print("status \(status)") }
+            }
+            done.signal()
+        }
+        done.wait()
     }
 
     /// Raw bytes as a connection delivers them, through NIO's HTTP/1 server pipeline with the

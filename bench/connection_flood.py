@@ -3,8 +3,8 @@
     MINERS_BIN=.build/debug/miners .venv/bin/python bench/connection_flood.py [--runs 3]
 
 For each scenario, a fresh `miners worker` (default limits: 1024 connections, 64 per address,
-header_timeout 10 s), flood_client.py holding 1024 idle connections and reopening each one the
-worker closes, then 25 signed requests one after another (13 on new connections, 12 on one
+header_timeout 10 s), flood_client.py holding 1024 (or 3000) idle connections and reopening each
+one the worker closes, then 25 signed requests one after another (13 on new connections, 12 on one
 kept-alive session) while the flood goes on. Bounded: each flood stops after 40 s at most.
 Not part of the test run.
 """
@@ -21,21 +21,22 @@ from interop_support import wait_until  # noqa: E402
 from test_dendrite import Worker  # noqa: E402
 
 SCENARIOS = [
-    # (name, flood sources, connections the worker holds of the flood, honest source)
-    ("one address, validator elsewhere", "127.0.0.1", 64, "127.0.0.251"),
-    ("one address, validator on the flood's address", "127.0.0.1", 64, "127.0.0.1"),
-    ("249 addresses, validator elsewhere", "127.0.0.2-127.0.0.250", 1000, "127.0.0.1"),
+    # (name, flood sources, flood sockets, connections the worker holds of them, honest source)
+    ("1024 sockets from one address, validator elsewhere", "127.0.0.1", 1024, 64, "127.0.0.251"),
+    ("1024 sockets from one address, validator on the flood's address", "127.0.0.1", 1024, 64, "127.0.0.1"),
+    ("1024 sockets from 249 addresses, validator elsewhere", "127.0.0.2-127.0.0.250", 1024, 1000, "127.0.0.1"),
+    ("3000 sockets from 249 addresses, validator elsewhere", "127.0.0.2-127.0.0.250", 3000, 1000, "127.0.0.1"),
 ]
 
 
 def run(scenario):
-    name, sources, held, honest_from = scenario
+    name, sources, size, held, honest_from = scenario
     tmp = Path(tempfile.mkdtemp(prefix="flood-bench-"))
     (tmp / "config.yaml").write_text(test_flood.CONFIG)
     worker = Worker(tmp, "many_addresses", hotkey=test_flood.KEYS["many_addresses"])
     try:
         baseline = test_flood.descriptors(worker)
-        with test_flood.Flood(worker.port, sources=sources) as flood:
+        with test_flood.Flood(worker.port, sources=sources, size=size) as flood:
             wait_until(lambda: test_flood.descriptors(worker) - baseline >= held, timeout=20)
             time.sleep(3)
             started = time.monotonic()

@@ -16,9 +16,10 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(synapse headers http ss58 signature config matrix sse chain request)
 
+# lld: gold fails on this binary's debug info (an internal error in its DWARF reader).
 echo "== building miners-fuzz with -sanitize=fuzzer,address (in .build-fuzz)"
 swift build -c release --product miners-fuzz --scratch-path .build-fuzz \
-  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | grep -Ev "warning: Cannot export local symbol" | tail -3
+  -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -use-ld=lld 2>&1 | grep -Ev "warning: Cannot export local symbol" | tail -3
 binary=.build-fuzz/release/miners-fuzz
 mkdir -p Fuzz/findings
 failed=0

@@ -70,7 +70,7 @@ public final class NonceTable: Sendable {
         // Doubles throughout: an Int64 nonce and any clock give finite values, no overflow.
         let window = Self.allowedDelta + min(max(timeout, 0), maxRequestTimeout)
         let age = now - Double(nonce) / 1e9
-        if age >= window {
+        if !(age < window) {  // NaN (a clock that cannot be read) is refused too
             return String(format: "Nonce is too old: acceptable delta is %.2f seconds but request was %.2f seconds old", window, age)
         }
         if -age > maxFutureSkew {

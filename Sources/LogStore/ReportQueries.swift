@@ -8,6 +8,8 @@ public enum ReportQueries {
         public var receivedAt: Double
         public var ttfb: Double?
         public var deliveredShare: Double?
+        /// Requests the row stands for (an aggregated refusal stands for several).
+        public var count = 1
     }
 
     /// One slow request and when each of its batches reached the wire.
@@ -35,10 +37,13 @@ public enum ReportQueries {
             try database.read { db in
                 requests += try Row.fetchAll(db, sql: """
                     SELECT worker, outcome, received_at, first_batch_at - received_at AS ttfb,
-                           CASE WHEN items_generated > 0 THEN 1.0 * items_sent / items_generated END AS share
+                           CASE WHEN items_generated > 0 THEN 1.0 * items_sent / items_generated END AS share, count
                     FROM requests WHERE received_at >= ? AND received_at < ?
                     """, arguments: [from, to]).map {
-                    Request(worker: $0["worker"], outcome: $0["outcome"], receivedAt: $0["received_at"], ttfb: $0["ttfb"], deliveredShare: $0["share"])
+                    Request(
+                        worker: $0["worker"], outcome: $0["outcome"], receivedAt: $0["received_at"], ttfb: $0["ttfb"],
+                        deliveredShare: $0["share"], count: max($0["count"] as Int, 1)
+                    )
                 }
                 let rows = try Row.fetchAll(db, sql: """
                     SELECT id, worker, coalesce(validator_hotkey, '-') AS validator, outcome, timeout,

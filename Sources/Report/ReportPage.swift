@@ -11,7 +11,7 @@ public enum ReportPage {
 
     public static func html(_ data: ReportQueries.Data, title: String = "Stream miners report") -> String {
         let period = "\(iso(data.from)) – \(iso(data.to))"
-        var body = "<h1>\(escape(title))</h1>\n<p class=\"muted\">\(escape(period)), \(data.requests.count) requests</p>\n"
+        var body = "<h1>\(escape(title))</h1>\n<p class=\"muted\">\(escape(period)), \(data.requests.reduce(0) { $0 + $1.count }) requests</p>\n"
         body += legend()
         body += "<h2>Outcomes over time, per miner</h2>\n"
         for worker in Set(data.requests.map(\.worker)).sorted() {
@@ -52,7 +52,7 @@ public enum ReportPage {
         var counts = [[String: Int]](repeating: [:], count: slices)
         for request in requests {
             let slice = min(slices - 1, max(0, Int((request.receivedAt - from) / span * Double(slices))))
-            counts[slice][request.outcome, default: 0] += 1
+            counts[slice][request.outcome, default: 0] += request.count
         }
         let peak = max(counts.map { $0.values.reduce(0, +) }.max() ?? 1, 1)
         let barWidth = (width - left) / Double(slices)

@@ -74,8 +74,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         source = ConnectionTable.source(of: channel.remoteAddress)
         let address = client(context)
         switch table.open(source: source, address: address, close: { channel.close(promise: nil) }) {
-        case .refused(let message):
-            refuse("too_many_connections", 0, message, address)
+        case .refused(let limit):
+            refuse("too_many_connections", 0, "\(limit), all in a request; closed on arrival", address)
             context.close(promise: nil)
             return
         case .admitted(let id, let eviction):

@@ -13,23 +13,36 @@ import Synchronization
 final class ConnectionTable: Sendable {
     typealias ID = UInt64
 
+    /// The limit a new connection met.
+    enum Limit: Sendable, CustomStringConvertible {
+        case total(Int)
+        case perAddress(Int, String)
+
+        var description: String {
+            switch self {
+            case .total(let limit): "\(limit) connections open, the limit"
+            case .perAddress(let limit, let address): "\(limit) connections open from \(address), the limit per address"
+            }
+        }
+    }
+
     /// A connection that made room for a new one, to be closed (on its own event loop) and logged.
     struct Eviction: Sendable {
         /// The evicted connection's client address, for the log.
         let address: String?
-        /// Since when it had been waiting for a request.
+        /// How long it had been waiting for a request.
         let idle: Duration
         /// It had served a request before (kept alive), or never sent a whole one.
         let keptAlive: Bool
-        /// Which limit was hit, in words.
-        let limit: String
+        /// Which limit was hit.
+        let limit: Limit
         let close: @Sendable () -> Void
     }
 
     enum Admission: Sendable {
         case admitted(ID, evicting: Eviction?)
-        /// At a limit with every connection there in a request: the message for the log.
-        case refused(String)
+        /// At a limit with every connection there in a request.
+        case refused(Limit)
     }
 
     let maxConnections: Int
@@ -58,15 +71,14 @@ final class ConnectionTable: Sendable {
     ) -> Admission {
         state.withLock { state in
             var victim: ID?
-            var limit = ""
+            var limit = Limit.total(maxConnections)
             if let source, (state.sources[source]?.open ?? 0) >= maxPerSource {
-                limit = "\(maxPerSource) connections open from \(address ?? source), the limit per address"
+                limit = .perAddress(maxPerSource, address ?? source)
                 victim = state.sources[source]?.idle.oldest
-                if victim == nil { return .refused("\(limit), all in a request; closed on arrival") }
+                if victim == nil { return .refused(limit) }
             } else if state.entries.count >= maxConnections {
-                limit = "\(maxConnections) connections open, the limit"
                 victim = state.idle.oldest
-                if victim == nil { return .refused("\(limit), all in a request; closed on arrival") }
+                if victim == nil { return .refused(limit) }
             }
             var eviction: Eviction?
             if let victim, let gone = state.remove(victim) {

@@ -27,7 +27,7 @@ final class RefusalLog: Service, Sendable {
     private let log: LogWriter
     private let logger: Logger
     let linesPerSecond: Int
-    /// Groups held at once; beyond it a second's further sources share one group (address nil).
+    /// Groups held at once: a new one beyond it writes out every group held so far first.
     let maxGroups: Int
 
     init(log: LogWriter, logger: Logger, linesPerSecond: Int = 10, maxGroups: Int = 2048) {
@@ -40,16 +40,19 @@ final class RefusalLog: Service, Sendable {
     /// Takes one refusal: its record (status, reason, detail, source set) joins its group.
     func add(_ record: RequestRecord) {
         let second = Self.second(record.receivedAt)
-        var key = Key(second: second, address: record.dendriteIP, reason: record.reason ?? "-", status: record.status)
-        let line: String? = state.withLock { state in
-            if state.groups[key] == nil, state.groups.count >= maxGroups { key.address = nil }
+        let key = Key(second: second, address: record.dendriteIP, reason: record.reason ?? "-", status: record.status)
+        let (line, full): (String?, [RequestRecord]) = state.withLock { state in
+            var full: [RequestRecord] = []
             if state.groups[key] != nil {
                 state.groups[key]?.count += 1
                 state.groups[key]?.finishedAt = record.finishedAt
             } else {
+                if state.groups.count >= maxGroups {
+                    full = Array(state.groups.values)
+                    state.groups.removeAll(keepingCapacity: true)
+                }
                 var first = record
                 first.count = 1
-                if key.address == nil { first.dendriteIP = nil }
                 state.groups[key] = first
             }
             if state.lineSecond != second {
@@ -58,12 +61,14 @@ final class RefusalLog: Service, Sendable {
             }
             guard state.lines < linesPerSecond else {
                 state.suppressed += 1
-                return nil
+                return (nil, full)
             }
             state.lines += 1
-            return "refused \(record.status) \(record.reason ?? "-") from \(record.dendriteIP ?? "?")"
+            let line = "refused \(record.status) \(record.reason ?? "-") from \(record.dendriteIP ?? "?")"
                 + (record.claimedHotkey.map { " (claims \($0))" } ?? "") + ": \(record.detail ?? "")"
+            return (line, full)
         }
+        for record in full { log.record(record) }
         if let line { logger.notice("\(line)") }
     }
 
@@ -94,6 +99,7 @@ final class RefusalLog: Service, Sendable {
     }
 
     private static func second(_ unix: Double) -> Int64 {
-        Int64(min(max(unix, 0), 1e15).rounded(.down))
+        guard unix.isFinite else { return 0 }  // (found by fuzzing with the clock as input)
+        return Int64(min(max(unix, 0), 1e15).rounded(.down))
     }
 }

@@ -26,9 +26,11 @@ struct SynapseResponder: HTTPResponder {
     let drain: StopSignal
     /// Called after a response whose backend failed, when the miner stops on forward exceptions.
     let onForwardException: @Sendable (String) -> Void
+    /// Unix seconds now: when a request arrived, for its nonce's freshness and the log.
+    var wallClock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 
     func respond(to request: Request, context: Context) async throws -> Response {
-        let timing = RequestTiming()
+        let timing = RequestTiming(unixNow: wallClock())
         let headerValue: (String) -> String? = { name in HTTPField.Name(name).flatMap { request.headers[$0] } }
         var record = newRecord(receivedAt: timing.receivedAtUnix)
         // What the client says of itself, bounded: until its signature verifies, a claim.
@@ -102,8 +104,8 @@ struct SynapseResponder: HTTPResponder {
         }
     }
 
-    /// `Expect: 100-continue` is answered by the connection's handler once the request is
-    /// admitted; any other expectation is refused as HTTP says (417).
+    /// `Expect: 100-continue` is answered by the connection's handler (`HTTP1Compliance`) as
+    /// its head arrives; any other expectation is refused as HTTP says (417).
     private func expectContinue(_ request: Request) throws(Rejection) {
         guard let expect = request.headers[.expect], expect.lowercased() != "100-continue" else { return }
         throw Rejection(status: 417, reason: "expectation_failed", message: "Expectation '\(expect.prefix(64))' is not supported; only 100-continue is")
@@ -262,7 +264,11 @@ struct SynapseResponder: HTTPResponder {
 /// When a request arrived, on the monotonic clock (for deadlines) and the wall clock (for the log).
 struct RequestTiming: Sendable {
     let receivedAt = ContinuousClock.now
-    let receivedAtUnix = Date().timeIntervalSince1970
+    let receivedAtUnix: Double
+
+    init(unixNow: Double) {
+        receivedAtUnix = unixNow
+    }
 
     var elapsed: Double { (ContinuousClock.now - receivedAt).seconds }
     var nowUnix: Double { receivedAtUnix + elapsed }

@@ -31,6 +31,8 @@ public struct Worker: Sendable {
     public var orphanGracePeriod: Duration = .milliseconds(500)
     /// False only in benchmarks, to measure what logging every request and batch costs.
     public var recordsRequests = true
+    /// Unix seconds now (injected by fuzzing and tests): a request's arrival for its nonce.
+    public var wallClock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 
     public init(miner: MinerConfig, databasePath: String, logger: Logger) {
         self.miner = miner
@@ -119,10 +121,11 @@ public struct Worker: Sendable {
         onForwardException: @escaping @Sendable (String) -> Void = { _ in }
     ) -> Application<SynapseResponder> {
         let refusals = refusals ?? RefusalLog(log: log, logger: logger)
-        let responder = SynapseResponder(
+        var responder = SynapseResponder(
             miner: miner, backend: backend ?? miner.backend.makeBackend(), log: log, admission: admission,
             refusals: refusals, drain: drain, onForwardException: onForwardException
         )
+        responder.wallClock = wallClock
         let connections = ConnectionTable(limits: miner.limits)
         let refuse: ConnectionRefusal = { [responder] reason, status, message, client in
             var record = responder.newRecord(receivedAt: Date().timeIntervalSince1970)

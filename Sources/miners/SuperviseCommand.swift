@@ -43,6 +43,7 @@ struct SuperviseCommand: AsyncParsableCommand {
         // A write to a worker's pipe, or to a closed terminal, fails with EPIPE rather than
         // killing the supervisor.
         signal(SIGPIPE, SIG_IGN)
+        StandardDescriptors.reserve()
         let output = SupervisorOutput.shared
         // Every log line goes through the standard-error queue: a paused terminal never holds
         // up a task of the supervisor.

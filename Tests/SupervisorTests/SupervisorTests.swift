@@ -23,9 +23,9 @@ final class FakeLauncher: WorkerLauncher {
             launches.append(miner)
             return Int32(1000 + launches.count)
         }
-        events.started(pid)
+        await events.started(pid)
         if exitAtOnce { return .exited(code: 1) }
-        events.listening()
+        await events.listening()
         for await request in events.stops {
             return request == .graceful ? .exited(code: 0) : .signaled(SIGKILL)
         }

@@ -21,10 +21,12 @@ import pytest
 from interop_support import HOTKEYS, query, question, raw_stream, signed_headers, synapse_body, wait_until
 from test_dendrite import Worker
 
-KEYS = {"one_address": HOTKEYS[7], "many_addresses": HOTKEYS[8], "http1": HOTKEYS[9]}
+KEYS = {"one_address": HOTKEYS[7], "many_addresses": HOTKEYS[8], "http1": HOTKEYS[9], "tight": HOTKEYS[10]}
 TEXT = "one two three four five six seven eight"
+LIMITS = {"tight": ", max_connections: 4, max_connections_per_ip: 4"}
 CONFIG = "database: unused.sqlite\nminers:\n" + "".join(
-    f'  - {{name: {name}, hotkey: {key}, port: {port}, streaming_batch_size: 4, backend: {{kind: mock, text: "{TEXT}"}}}}\n'
+    f'  - {{name: {name}, hotkey: {key}, port: {port}, streaming_batch_size: 4{LIMITS.get(name, "")}, '
+    f'backend: {{kind: mock, text: "{TEXT}"}}}}\n'
     for port, (name, key) in enumerate(KEYS.items(), start=1)
 )
 FLOOD = Path(__file__).with_name("flood_client.py")
@@ -157,6 +159,29 @@ def test_a_flood_from_many_addresses_does_not_lock_validators_out(env):
     w = worker("many_addresses")
     statuses = flood_then_ask(w, "127.0.0.2-127.0.0.250", held=1000)
     assert statuses.count(200) >= 24, statuses
+
+
+def test_connections_in_a_request_are_never_evicted(env):
+    tmp, worker = env
+    w = worker("tight")  # 4 connections
+    requests = [raw_request(w.hotkey, extra="Connection: close\r\n", session=f"in-request-{i}") for i in range(4)]
+    socks = [socket.create_connection(("127.0.0.1", w.port), timeout=5) for _ in requests]
+    try:
+        for sock, (head, _) in zip(socks, requests):
+            sock.sendall(head)  # the head only: each request waits for its body
+        time.sleep(1.0)
+        # All four are in a request: the fifth cannot evict any, and is closed on arrival.
+        with socket.create_connection(("127.0.0.1", w.port), timeout=5) as newcomer:
+            assert read_until_closed(newcomer, 5) == b""
+        for sock, (_, body) in zip(socks, requests):
+            sock.sendall(body)
+        answers = [read_until_closed(sock) for sock in socks]
+        assert all(answer.startswith(b"HTTP/1.1 200 OK") for answer in answers), [a[:40] for a in answers]
+    finally:
+        for sock in socks:
+            sock.close()
+    assert wait_until(lambda: refusal_count(w, "too_many_connections") > 0, timeout=5)
+    assert refusal_count(w, "evicted_idle") == 0
 
 
 def raw_request(hotkey, version="HTTP/1.1", extra="", body=None, messages=None, session="raw-http1"):
