@@ -1,5 +1,6 @@
 import Logging
 import ServiceLifecycle
+import Synchronization
 import TestSupport
 import Testing
 import UnixSignals
@@ -8,19 +9,24 @@ import UnixSignals
 /// The worker's stop orders with an injected clock: when the graceful stop starts, and when the
 /// streams still open are drained.
 @Suite struct StopOrdersTests {
-    /// A service that runs until the group shuts down gracefully, and counts that it did.
+    /// Stands for the HTTP server: told to stop first, it ends when its streams are drained.
     final class Probe: Service, Sendable {
         let stopped = StopSignalBox()
+        let drained: @Sendable () async -> Void
+        init(drained: @escaping @Sendable () async -> Void) {
+            self.drained = drained
+        }
         func run() async throws {
             try? await gracefulShutdown()
             stopped.fire()
+            await drained()
         }
     }
 
     final class StopSignalBox: Sendable {
-        private let signal = Streaming.StopSignal()
-        func fire() { signal.fire() }
-        var isFired: Bool { signal.isFired }
+        private let fired = Mutex(false)
+        func fire() { fired.withLock { $0 = true } }
+        var isFired: Bool { fired.withLock { $0 } }
     }
 
     /// Runs `orders` in a group with a probe; `body` gives orders and moves the clock.
@@ -33,12 +39,13 @@ import UnixSignals
         let orders = StopOrders(
             gracePeriod: grace, orphanGracePeriod: orphanGrace, supervised: supervised, clock: clock, listens: false, logger: logger
         )
-        let probe = Probe()
+        let probe = Probe { await orders.drain.wait() }
         let group = ServiceGroup(configuration: .init(services: [orders, probe], logger: logger))
         orders.attach(group)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             try await body(orders, clock, probe)
+            orders.drain.fire()  // whatever the test left open
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
