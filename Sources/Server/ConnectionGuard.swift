@@ -32,6 +32,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var requestsInProgress = 0
     /// Between requests on a kept-alive connection: the next one's bytes start its deadline.
     private var waitingForNext = false
+    /// The client has sent bytes (the connection table evicts silent ones first).
+    private var spoke = false
     private var context: ChannelHandlerContext?
 
     init(limits: ConnectionLimits, table: ConnectionTable, refuse: @escaping ConnectionRefusal) {
@@ -57,6 +59,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Bytes arrived from the client.
     fileprivate func bytesArrived() {
+        if !spoke, let id {
+            spoke = true
+            table.spoke(id)
+        }
         guard waitingForNext, let context else { return }
         waitingForNext = false
         arm(context, .headers)

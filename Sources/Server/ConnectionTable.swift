@@ -7,9 +7,11 @@ import Synchronization
 ///
 /// Idle connections must not lock validators out: at a limit, a new connection evicts the
 /// oldest one that is not in a request (as nginx and HAProxy reuse idle connections), and is
-/// only refused when every connection there is serving a request. Connections that never sent
-/// a whole request go first, oldest first; then kept-alive ones between requests, longest idle
-/// first, so a validator's pooled connection outlives a flood of silent sockets.
+/// only refused when every connection there is serving a request. Connections that have not sent
+/// a byte go first, oldest first; then those that sent part of a request; then kept-alive ones
+/// between requests, longest idle first. A validator's new connection sends its request at once,
+/// and its pooled one has served requests: both outlive a flood of silent sockets, even one from
+/// the validator's own address.
 final class ConnectionTable: Sendable {
     typealias ID = UInt64
 
@@ -91,6 +93,17 @@ final class ConnectionTable: Sendable {
         }
     }
 
+    /// The connection's first bytes arrived: it is evicted only after every silent one.
+    func spoke(_ id: ID) {
+        state.withLock { state in
+            guard var entry = state.entries[id], !entry.spoke else { return }
+            state.unlinkIdle(id, entry)
+            entry.spoke = true
+            state.entries[id] = entry
+            state.linkIdle(id, entry)
+        }
+    }
+
     /// A whole request head arrived: the connection may not be evicted until `requestEnded`.
     func requestStarted(_ id: ID) {
         state.withLock { state in
@@ -107,6 +120,7 @@ final class ConnectionTable: Sendable {
             guard var entry = state.entries[id], entry.busy else { return }
             entry.busy = false
             entry.keptAlive = true
+            entry.spoke = true
             entry.idleSince = now
             state.entries[id] = entry
             state.linkIdle(id, entry)
@@ -161,25 +175,28 @@ extension ConnectionTable {
         let address: String?
         let close: @Sendable () -> Void
         var busy = false
-        /// Has answered a request: the second eviction tier.
+        /// Has sent bytes: after the silent ones.
+        var spoke = false
+        /// Has answered a request: the last eviction tier.
         var keptAlive = false
         var idleSince: ContinuousClock.Instant
     }
 
-    /// The connections that may be evicted, in eviction order: never-requested ones oldest
-    /// first, then kept-alive ones longest idle first.
+    /// The connections that may be evicted, in eviction order: silent ones oldest first, then
+    /// those that sent part of a request, then kept-alive ones longest idle first.
     fileprivate struct IdleSet {
+        var silent = IDList()
         var fresh = IDList()
         var kept = IDList()
 
-        var oldest: ID? { fresh.first ?? kept.first }
+        var oldest: ID? { silent.first ?? fresh.first ?? kept.first }
 
-        mutating func insert(_ id: ID, keptAlive: Bool) {
-            if keptAlive { kept.append(id) } else { fresh.append(id) }
+        mutating func insert(_ id: ID, _ entry: Entry) {
+            if entry.keptAlive { kept.append(id) } else if entry.spoke { fresh.append(id) } else { silent.append(id) }
         }
 
-        mutating func remove(_ id: ID, keptAlive: Bool) {
-            if keptAlive { kept.remove(id) } else { fresh.remove(id) }
+        mutating func remove(_ id: ID, _ entry: Entry) {
+            if entry.keptAlive { kept.remove(id) } else if entry.spoke { fresh.remove(id) } else { silent.remove(id) }
         }
     }
 
@@ -213,14 +230,14 @@ extension ConnectionTable {
 
         mutating func linkIdle(_ id: ID, _ entry: Entry) {
             guard !entry.busy else { return }
-            idle.insert(id, keptAlive: entry.keptAlive)
-            if let source = entry.source { sources[source]?.idle.insert(id, keptAlive: entry.keptAlive) }
+            idle.insert(id, entry)
+            if let source = entry.source { sources[source]?.idle.insert(id, entry) }
         }
 
         mutating func unlinkIdle(_ id: ID, _ entry: Entry) {
             guard !entry.busy else { return }
-            idle.remove(id, keptAlive: entry.keptAlive)
-            if let source = entry.source { sources[source]?.idle.remove(id, keptAlive: entry.keptAlive) }
+            idle.remove(id, entry)
+            if let source = entry.source { sources[source]?.idle.remove(id, entry) }
         }
     }
 }

@@ -145,7 +145,11 @@ public struct Worker: Sendable {
                 idleTimeout: .milliseconds(Int64(limits.idleTimeout * 1000)),  // bounded by the config
                 httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes, maxHeaderFieldCount: 200)
             )),
-            configuration: .init(address: .hostname(miner.host, port: miner.port), serverName: "miners"),
+            // A backlog the size of the connection table: a flood that overruns a short one makes
+            // every new connection, a validator's too, wait for the kernel's 1 s SYN retry.
+            configuration: .init(
+                address: .hostname(miner.host, port: miner.port), serverName: "miners", backlog: max(256, limits.maxConnections)
+            ),
             onServerRunning: { [logger, miner] channel in
                 let port = channel.localAddress?.port ?? miner.port
                 logger.info("miner \(miner.name) (\(miner.hotkey)) serving \(miner.synapses.joined(separator: ", ")) on \(miner.host):\(port)")

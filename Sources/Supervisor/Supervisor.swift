@@ -138,6 +138,7 @@ public actor Supervisor {
         let summary = "reloaded \(new.file): \(added.count) added, \(removed.count) removed, \(changed.count) changed, "
             + "\(new.miners.count - added.count - changed.count) unchanged"
             + (added + removed + changed).sorted().map { " \($0)" }.joined(separator: ",")
+            + (isStopping ? " (cut short: the supervisor is stopping, nothing was started)" : "")
         log.record(LifecycleRecord(at: clock.now(), miner: nil, event: .reload, pid: getpid(), detail: summary))
         logger.notice("\(summary)")
         return summary

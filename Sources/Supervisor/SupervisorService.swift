@@ -76,7 +76,6 @@ public struct SupervisorService: Service {
             tasks.cancelAll()
         }
         order.finish()
-        logger.notice("all workers stopped")
     }
 
     /// Logs how long it took until every worker was up.

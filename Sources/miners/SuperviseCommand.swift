@@ -18,8 +18,13 @@ struct SuperviseCommand: AsyncParsableCommand {
 
             Signals: SIGINT/SIGTERM stop every worker gracefully (open streams may finish for \
             supervisor.grace_period seconds) and exit 0; a second one kills them. SIGHUP reloads \
-            the config (as `miners reload`). Workers stop by themselves within a second if the \
-            supervisor is killed.
+            the config (as `miners reload`); a stop signal during a reload is not delayed by it. \
+            Workers stop by themselves within a second if the supervisor is killed.
+
+            Crashes: a crash-looping miner (restart.max_restarts within restart.window) is tried \
+            again after restart.crash_loop_cooldown. Failed writes to the log files or the \
+            terminal (a full disk, a closed or paused terminal) are counted in `miners status`, \
+            never fatal.
 
             Metrics: with supervisor.metrics_port set, Prometheus metrics per miner (requests by \
             outcome, rejections, batches, items, time to first batch, restarts) at \
@@ -33,7 +38,7 @@ struct SuperviseCommand: AsyncParsableCommand {
     @Argument(help: "The config file (YAML).")
     var config: String
 
-    @Flag(name: .long, help: "Also print every worker's log lines on standard error, prefixed with the miner's name.")
+    @Flag(name: .long, help: "Also print every worker's log lines on standard error, prefixed with the miner's name (lines a slow or closed terminal does not take are dropped and counted in `miners status`, never waited for).")
     var echoLogs = false
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -140,5 +145,5 @@ struct SuperviseCommand: AsyncParsableCommand {
 
 func printError(_ message: String) {
     // write(2): a closed or full standard error must not trap.
-    FDWrite.all(STDERR_FILENO, Array((message + "\n").utf8))
+    _ = StandardErrorTarget.shared.write(Array((message + "\n").utf8))
 }

@@ -90,6 +90,25 @@ import Testing
         #expect(eviction?.keptAlive == true && eviction?.idle == .seconds(3))
     }
 
+    /// A validator on the flood's own address: its new connection has sent its request's first
+    /// bytes, the flood's have sent nothing, so the flood's go first even though they are older.
+    @Test func connectionsThatSpokeOutliveSilentOnesOfTheSameAddress() throws {
+        let table = ConnectionTable(maxConnections: 100, maxPerSource: 3)
+        let closed = Closed()
+        let start = ContinuousClock.now
+        try admit(table, "flood-1", source: "10.0.0.1", closed: closed, at: start)
+        let (validator, _) = try admit(table, "validator", source: "10.0.0.1", closed: closed, at: start + .seconds(1))
+        table.spoke(validator)
+        try admit(table, "flood-2", source: "10.0.0.1", closed: closed, at: start + .seconds(2))
+        var floods: [ConnectionTable.ID] = []
+        for index in 3...6 { floods.append(try admit(table, "flood-\(index)", source: "10.0.0.1", closed: closed, at: start + .seconds(index)).0) }
+        #expect(closed.all == ["flood-1", "flood-2", "flood-3", "flood-4"])
+        // Once every connection left has spoken, the oldest of them goes.
+        for id in floods.suffix(2) { table.spoke(id) }
+        try admit(table, "next", source: "10.0.0.1", closed: closed, at: start + .seconds(9))
+        #expect(closed.all.last == "validator")
+    }
+
     @Test func anAddressAtItsCapMakesRoomFromItsOwnConnections() throws {
         let table = ConnectionTable(maxConnections: 100, maxPerSource: 2)
         let closed = Closed()
