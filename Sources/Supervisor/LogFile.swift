@@ -61,19 +61,3 @@ public final class LogFile: OutputTarget {
         return error.localizedDescription
     }
 }
-
-/// The supervisor's standard error.
-public final class StandardErrorTarget: OutputTarget {
-    public static let shared = StandardErrorTarget()
-    /// Standard error was closed when the supervisor started (it now points at /dev/null).
-    private let closed = Atomic<Bool>(false)
-
-    func markClosed() {
-        closed.store(true, ordering: .relaxed)
-    }
-
-    public func write(_ bytes: [UInt8]) -> String? {
-        if closed.load(ordering: .relaxed) { return "standard error was closed when the supervisor started" }
-        return FDWrite.all(STDERR_FILENO, bytes).map { "standard error: \($0)" }
-    }
-}

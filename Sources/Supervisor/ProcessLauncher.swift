@@ -7,9 +7,10 @@ import SystemPackage
 /// Starts `miners worker` child processes.
 ///
 /// - Standard input is the read end of a pipe whose write end only the supervisor holds: the
-///   supervisor's stop order is the line `stop` on it, and when the supervisor dies, even by
-///   SIGKILL, the kernel closes it and the worker (`--exit-with-parent`) stops within half a
-///   second. No orphan outlives its supervisor.
+///   supervisor's stop order is the line `stop` on it (SIGTERM when the pipe is broken or the
+///   order lies unread for a second), and when the supervisor dies, even by SIGKILL, the kernel
+///   closes it and the worker (`--exit-with-parent`) stops within half a second. No orphan
+///   outlives its supervisor.
 /// - Each worker is its own process group, so a Ctrl-C in the terminal reaches the supervisor
 ///   only, which then stops the workers in order.
 /// - Standard output and error go, line by line, to `LOG_DIR/NAME.log`, and prefixed with the
@@ -17,8 +18,9 @@ import SystemPackage
 ///   `OutputQueue`s, so neither a full disk nor a paused terminal holds up the reading. A log
 ///   file that cannot be opened does not stop the worker; its lines are counted as lost.
 /// - Swift's backtracer is off in the worker (`SWIFT_BACKTRACE`, unless the supervisor's own
-///   environment sets it): on a crash it would spend 9–15 s symbolicating every thread while
-///   the worker holds its port. The runtime still writes the fatal error and a short stack to
+///   environment sets it): on a crash it spends seconds symbolicating every thread while the
+///   worker holds its port, and a SIGSEGV sent from outside it reports without re-raising,
+///   leaving the worker running. The runtime still writes the fatal error and a short stack to
 ///   the log, and the supervisor adds how the worker ended.
 public struct ProcessLauncher: WorkerLauncher {
     public var executable: String
@@ -95,15 +97,27 @@ public struct ProcessLauncher: WorkerLauncher {
             await events.started(pid)
             await withTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await request in events.stops {
-                        switch request {
-                        case .graceful:
-                            guard let failure = FDWrite.all(orders, Array("stop\n".utf8), waitLimit: 0) else { continue }
-                            sink.supervisorLine("the stop order could not be sent over the worker's pipe (\(failure)): sending SIGTERM")
-                            try? execution.send(signal: .terminate)
-                        case .force:
-                            try? execution.send(signal: .kill)
+                    await withTaskGroup(of: Void.self) { checks in
+                        for await request in events.stops {
+                            switch request {
+                            case .graceful:
+                                if let failure = FDWrite.all(orders, Array("stop\n".utf8), waitLimit: 0) {
+                                    sink.supervisorLine("the stop order could not be sent over the worker's pipe (\(failure)): sending SIGTERM")
+                                    try? execution.send(signal: .terminate)
+                                    continue
+                                }
+                                // A worker that stopped reading its pipe (wedged, or it closed it)
+                                // gets SIGTERM: the order still lies unread a second later.
+                                checks.addTask {
+                                    guard (try? await Task.sleep(for: Self.orderTimeout)) != nil, Self.unread(orders) > 0 else { return }
+                                    sink.supervisorLine("the worker did not take the stop order within 1 s: sending SIGTERM")
+                                    try? execution.send(signal: .terminate)
+                                }
+                            case .force:
+                                try? execution.send(signal: .kill)
+                            }
                         }
+                        checks.cancelAll()
                     }
                 }
                 var lines = LineSplitter()
@@ -120,7 +134,6 @@ public struct ProcessLauncher: WorkerLauncher {
                 if let last = lines.finish() { sink.line(last) }
                 group.cancelAll()
             }
-
         }
         let exit: WorkerExit
         switch result.terminationStatus {
@@ -132,6 +145,15 @@ public struct ProcessLauncher: WorkerLauncher {
     }
 
     static let listening = Array("listening on ".utf8)
+
+    /// How long a stop order may lie unread in the worker's pipe.
+    static let orderTimeout = Duration.seconds(1)
+
+    /// Bytes written to a pipe and not read yet (FIONREAD works on either end on Linux).
+    static func unread(_ fd: Int32) -> Int32 {
+        var count: Int32 = 0
+        return ioctl(fd, UInt(FIONREAD), &count) == 0 ? count : 0
+    }
 }
 
 /// One worker's output on its way to its log file and, with `--echo-logs`, to standard error.

@@ -210,7 +210,9 @@ def test_a_crashed_worker_is_gone_within_a_second_and_serves_again(supervisor, c
     log = (s.tmp / "logs" / "a.log").read_text()
     name = "Segmentation fault" if crash == signal.SIGSEGV else "Aborted"
     assert f"[supervisor] worker pid {pid} ended: signal {int(crash)} ({name})" in log
-    exit_row = query(s.db, "select signal, detail from lifecycle where miner = 'a' and event = 'exit'")[0]
+    exit_rows = wait_until(lambda: query(s.db, "select signal, detail from lifecycle where miner = 'a' and event = 'exit'"),
+                           timeout=5)
+    exit_row = exit_rows[0]
     assert exit_row["signal"] == int(crash) and exit_row["detail"] == "unexpected"
 
 
@@ -233,7 +235,9 @@ def test_a_crash_looping_miner_is_tried_again_after_the_cooldown(supervisor):
     assert time.time() - looped_at >= 2.5
     assert served(port)
     assert third.get("nextStartAt") is None
-    rows = query(s.db, "select event, detail from lifecycle where miner = 'a' order by id")
+    # The supervisor writes its lifecycle rows every 100 ms.
+    rows = wait_until(lambda: (r := query(s.db, "select event, detail from lifecycle where miner = 'a' order by id"))
+                      and [x["event"] for x in r][-1] == "running" and r, timeout=5)
     events = [r["event"] for r in rows]
     loop_index = events.index("crash_loop")
     assert rows[loop_index]["detail"].startswith("crash-looping: 1 restarts within 60 s; trying again after a cooldown of 3 s, at ")
