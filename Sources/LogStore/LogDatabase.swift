@@ -12,10 +12,19 @@ public enum LogDatabase {
         configuration.busyMode = .timeout(10)
         configuration.foreignKeysEnabled = true
         let queue = try DatabaseQueue(path: path, configuration: configuration)
-        try queue.writeWithoutTransaction { db in
-            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        // Switching to WAL needs the file to itself, and SQLite answers "busy" at once rather than
+        // waiting when a reader (`miners status` while the supervisor starts) holds it: retry.
+        let started = ContinuousClock.now
+        while true {
+            do {
+                try queue.writeWithoutTransaction { db in
+                    _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+                    try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                }
+                return queue
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now - started < .seconds(10) {
+                Thread.sleep(forTimeInterval: 0.02)
+            }
         }
-        return queue
     }
 }

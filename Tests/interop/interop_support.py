@@ -51,7 +51,7 @@ def pid_alive(pid):
     # A zombie (exited, not yet reaped by its dead parent's successor) counts as gone.
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
+    except OSError:  # gone while /proc was read (FileNotFoundError, ProcessLookupError)
         return False
 
 

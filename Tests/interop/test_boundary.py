@@ -3,8 +3,6 @@ processes: a timeout no arithmetic can trap on, replays with any timeout, cheap 
 refusals, one owner per miner, writes bounded by the deadline, overlapping ports, the drain when
 the supervisor is killed."""
 import asyncio
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -316,26 +314,3 @@ def test_when_the_supervisor_is_killed_open_streams_drain_for_half_a_second(supe
     row = query(s.db, "select * from requests where worker = 'slow'")[0]
     assert row["outcome"] == "partial_timeout"
     assert row["reason"] == "worker stopping: shutdown grace period over"
-
-
-def test_sigterm_to_the_whole_tree_drains_as_configured(supervisor):
-    """systemd's KillMode=control-group and pm2's tree kill: SIGTERM to the supervisor and every
-    worker at once. A 4 s stream with grace_period 20 finishes whole."""
-    port = free_port()
-    s = supervisor([miner(0, "slow", port, streaming_batch_size=2,
-                          backend='{kind: mock, text: "' + " ".join(f"t{i}" for i in range(40)) + '", delay_ms: 100}')],
-                   grace=20)
-    pid = s.wait_running(["slow"])["slow"]["pid"]
-
-    async def scenario():
-        request = asyncio.create_task(ask(port, HOTKEYS[0], question("long"), timeout=15))
-        await asyncio.sleep(0.5)
-        for target in (s.proc.pid, pid):
-            os.kill(target, signal.SIGTERM)
-        return await request
-    final = asyncio.run(scenario())
-    assert final.dendrite.status_code == 200
-    assert final.completion == " ".join(f"t{i}" for i in range(40))
-    assert s.proc.wait(timeout=20) == 0
-    row = query(s.db, "select outcome, reason from requests where worker = 'slow'")[0]
-    assert (row["outcome"], row["reason"]) == ("complete", None)

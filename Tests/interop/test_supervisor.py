@@ -19,14 +19,22 @@ WORDS40 = " ".join(f"w{i}" for i in range(40))
 
 
 class Supervisor:
-    def __init__(self, tmp: Path, miners: list, grace=10, extra="", metrics_port=None):
+    """`miners supervise` on a config in `tmp`. `echo` adds --echo-logs; `stderr` is where its
+    standard error goes (default: with its output, in supervisor.log); `shell_redirect` runs it
+    through a shell with that redirection (e.g. `2>&-` to start it with standard error closed)."""
+
+    def __init__(self, tmp: Path, miners: list, grace=10, extra="", metrics_port=None, echo=False, stderr=None,
+                 shell_redirect=None):
         self.tmp = tmp
         self.db = tmp / "log.sqlite"
         self.config = tmp / "miners.yaml"
         self.metrics_port = metrics_port
         self.write(miners, grace, extra)
         self.log = open(tmp / "supervisor.log", "w")
-        self.proc = subprocess.Popen([MINERS_BIN, "supervise", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT)
+        argv = [MINERS_BIN, "supervise", str(self.config)] + (["--echo-logs"] if echo else [])
+        if shell_redirect:
+            argv = ["/bin/sh", "-c", f'exec "$0" "$@" {shell_redirect}', *argv]
+        self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT if stderr is None else stderr)
 
     def write(self, miners, grace=10, extra=""):
         metrics = f", metrics_port: {self.metrics_port}" if self.metrics_port else ""
@@ -41,21 +49,28 @@ class Supervisor:
         status = self.status()
         return {row["miner"]["name"]: row["miner"] for row in status["miners"]} if status and status.get("supervisor") else {}
 
-    def wait_running(self, names, timeout=20):
+    def wait_running(self, names, timeout=20, not_pid=None):
+        """The miners once all of `names` run (each with a pid other than `not_pid`: restarted)."""
         def ready():
             miners = self.miners()
-            return miners if all(miners.get(n, {}).get("state") == "running" for n in names) else None
-        miners = wait_until(ready, timeout, interval=0.1)
+            ok = all(miners.get(n, {}).get("state") == "running" and miners[n].get("pid") != not_pid for n in names)
+            return miners if ok else None
+        miners = wait_until(ready, timeout, interval=0.05)
         assert miners, f"not all running: {self.miners()}; see {self.log.name}"
         return miners
+
+    def status_text(self):
+        return subprocess.run([MINERS_BIN, "status", "--config", str(self.config)], capture_output=True, text=True,
+                              timeout=30).stdout
 
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=30)
+                self.proc.wait(timeout=40)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+                self.proc.wait()
 
 
 @pytest.fixture

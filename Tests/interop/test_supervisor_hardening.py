@@ -11,86 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from interop_support import (
-    HOTKEYS, MINERS_BIN, ask, free_port, miners_json, pid_alive, port_is_free, query, question, wait_until,
-)
-
-
-def alive(pid):
-    """As interop_support.pid_alive, but a process that ends while /proc is read counts as gone."""
-    try:
-        return pid_alive(pid)
-    except OSError:
-        return False
-
+from interop_support import HOTKEYS, MINERS_BIN, ask, free_port, pid_alive, port_is_free, query, question, wait_until
+from test_supervisor import miner, supervisor  # noqa: F401 (a fixture)
 
 WORDS40 = " ".join(f"w{i}" for i in range(40))
 MOCK40 = f'{{kind: mock, text: "{WORDS40}"}}'
-
-
-def miner(i, name, port, **fields):
-    extra = "".join(f", {k}: {v}" for k, v in fields.items())
-    return f"{{name: {name}, hotkey: {HOTKEYS[i]}, port: {port}{extra}}}"
-
-
-class Supervisor:
-    """`miners supervise` on a config in `tmp`; `argv_prefix` wraps the command (e.g. a shell that
-    closes standard error), `stderr` is where its standard error goes."""
-
-    def __init__(self, tmp: Path, miners, grace=10, extra="", echo=False, stderr=None, shell_redirect=None):
-        self.tmp = tmp
-        self.db = tmp / "log.sqlite"
-        self.config = tmp / "miners.yaml"
-        lines = [f"database: {self.db}", f"supervisor: {{grace_period: {grace}}}", extra, "miners:"]
-        self.config.write_text("\n".join(lines + [f"  - {m}" for m in miners]) + "\n")
-        self.out = open(tmp / "supervisor.out", "w")
-        argv = [MINERS_BIN, "supervise", str(self.config)] + (["--echo-logs"] if echo else [])
-        if shell_redirect:
-            argv = ["/bin/sh", "-c", f'exec "$0" "$@" {shell_redirect}', *argv]
-        self.proc = subprocess.Popen(argv, stdout=self.out, stderr=self.out if stderr is None else stderr)
-
-    def status(self):
-        return miners_json("status", "--config", str(self.config))
-
-    def miners(self):
-        status = self.status()
-        return {row["miner"]["name"]: row["miner"] for row in status["miners"]} if status and status.get("supervisor") else {}
-
-    def wait_running(self, names, timeout=20, not_pid=None):
-        def ready():
-            miners = self.miners()
-            ok = all(miners.get(n, {}).get("state") == "running" and miners[n].get("pid") != not_pid for n in names)
-            return miners if ok else None
-        miners = wait_until(ready, timeout, interval=0.05)
-        assert miners, f"not all running: {self.miners()}; see {self.out.name}"
-        return miners
-
-    def status_text(self):
-        return subprocess.run([MINERS_BIN, "status", "--config", str(self.config)], capture_output=True, text=True,
-                              timeout=30).stdout
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-@pytest.fixture
-def supervisor(tmp_path):
-    started = []
-
-    def start(miners, **kwargs):
-        s = Supervisor(tmp_path, miners, **kwargs)
-        started.append(s)
-        return s
-
-    yield start
-    for s in started:
-        s.stop()
 
 
 def served(port, index=0, text=WORDS40):
@@ -198,7 +123,7 @@ def test_a_crashed_worker_is_gone_within_a_second_and_serves_again(supervisor, c
 
     killed = time.monotonic()
     os.kill(pid, crash)
-    gone = wait_until(lambda: not alive(pid) and port_is_free(port), timeout=5, interval=0.01)
+    gone = wait_until(lambda: not pid_alive(pid) and port_is_free(port), timeout=5, interval=0.01)
     elapsed = time.monotonic() - killed
     assert gone, "the crashed worker still holds its port after 5 s"
     # 1 s, plus one polling interval.
@@ -269,6 +194,6 @@ def test_sigterm_to_the_supervisor_and_its_workers_at_once_lets_a_stream_finish(
     assert final.completion == SLOW100
     assert time.monotonic() - started >= 9
     assert s.proc.wait(timeout=30) == 0
-    assert not alive(pid)
+    assert not pid_alive(pid)
     rows = query(s.db, "select outcome, batches from requests where worker = 'slow'")
     assert [tuple(r) for r in rows] == [("complete", 50)]
