@@ -40,7 +40,7 @@ let package = Package(
         .target(
             name: "Backends",
             dependencies: [
-                "Wire", "Config", "EventStream",
+                "Wire", "Config", "EventStream", "Streaming",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

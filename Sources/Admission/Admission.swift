@@ -54,7 +54,8 @@ public struct Admission: Sendable {
         _ headers: SynapseHeaders, deadline: ContinuousClock.Instant, now: Double = Date().timeIntervalSince1970
     ) async throws(Rejection) -> Ticket {
         let stake = try authenticate(headers, now: now)
-        return try await enter(headers, stake: stake, deadline: deadline, now: now)
+        try checkRate(headers, now: now)
+        return try await enter(stake: stake, deadline: deadline)
     }
 
     /// Who is asking: the blacklist, then the nonce and the signature. Returns the caller's
@@ -65,10 +66,9 @@ public struct Admission: Sendable {
         return stake
     }
 
-    /// The rate per validator, then a stream slot, for an authenticated request.
-    public func enter(
-        _ headers: SynapseHeaders, stake: Double, deadline: ContinuousClock.Instant, now: Double = Date().timeIntervalSince1970
-    ) async throws(Rejection) -> Ticket {
+    /// The rate per validator, for an authenticated request: every request it makes counts,
+    /// refused or not, so a key cannot flood with requests that are refused later.
+    public func checkRate(_ headers: SynapseHeaders, now: Double = Date().timeIntervalSince1970) throws(Rejection) {
         // After the signature: nobody can spend another validator's allowance.
         if let rate, !rate.allow(headers.dendriteHotkey ?? "", now: now) {
             throw Rejection(
@@ -76,6 +76,10 @@ public struct Admission: Sendable {
                 message: "Too many requests: more than \(rate.perMinute) per minute from \(headers.dendriteHotkey ?? "this hotkey")"
             )
         }
+    }
+
+    /// A stream slot for an authenticated request, waiting by stake until `deadline` at most.
+    public func enter(stake: Double, deadline: ContinuousClock.Instant) async throws(Rejection) -> Ticket {
         let started = ContinuousClock.now
         do {
             try await gate.enter(priority: stake, deadline: deadline)
@@ -89,6 +93,12 @@ public struct Admission: Sendable {
             }
         }
         return Ticket(gate: gate, queueWait: (ContinuousClock.now - started).seconds)
+    }
+
+    /// A nonce this miner accepted before it restarted (from its log): a replay of that request
+    /// is refused as if this process had seen it.
+    public func remember(hotkey: String, uuid: String?, nonce: Int64, now: Double = Date().timeIntervalSince1970) {
+        nonces.remember(key: "\(hotkey):\(uuid ?? "None")", nonce: nonce, now: now)
     }
 
     /// The blacklist; returns the caller's stake (its priority in the queue).

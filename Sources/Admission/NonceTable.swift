@@ -63,6 +63,16 @@ public final class NonceTable: Sendable {
         }
     }
 
+    /// Records a nonce accepted before (by an earlier worker of this miner, from its log), so a
+    /// restart does not open a window for replays of what it served.
+    public func remember(key: String, nonce: Int64, now: Double) {
+        let forgetAt = max(now, Double(nonce) / 1e9) + Self.allowedDelta + maxRequestTimeout + 1
+        state.withLock { state in
+            if let last = state.entries[key.hashValue], last.nonce >= nonce { return }
+            state.entries[key.hashValue] = Entry(nonce: nonce, forgetAt: forgetAt)
+        }
+    }
+
     private func problem(last: Entry?, nonce: Int64, timeout: Double, now: Double) -> String? {
         if let last, last.forgetAt > now {
             return nonce <= last.nonce ? "Nonce is too old, a newer one was last processed" : nil

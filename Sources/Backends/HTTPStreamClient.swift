@@ -51,7 +51,7 @@ final class HTTPStreamClient: Sendable {
         }
         guard response.status == .ok else {
             let text = (try? await response.body.collect(upTo: 64 << 10)).map { String(buffer: $0) } ?? ""
-            throw BackendError(.http, "\(config.baseURL)\(path) answered \(response.status.code): \(Self.errorMessage(text))")
+            throw BackendError(.http, "\(config.baseURL)\(path) answered \(response.status.code): \(Self.errorMessage(text))", status: Int(response.status.code))
         }
         var parser = SSEParser()
         do {

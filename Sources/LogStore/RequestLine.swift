@@ -34,13 +34,16 @@ enum RequestLine {
         } else {
             line += null
         }
+        text(record.claimedHotkey); int(record.count)
         return line
     }
 
     /// Nil for a line that is not a complete record (e.g. cut by a kill mid-write).
     static func decode(_ line: Substring) -> RequestRecord? {
         let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
-        guard fields.count == 29 else { return nil }
+        // 29 fields before refusal counts and claimed hotkeys were journaled (a journal left by
+        // an older worker), 31 since.
+        guard fields.count == 29 || fields.count == 31 else { return nil }
         var index = 0
         func next() -> String {
             defer { index += 1 }
@@ -100,6 +103,11 @@ enum RequestLine {
             guard parts.count == 5, let at = Double(parts[0]), let limit = Double(parts[1]), let elapsed = Double(parts[2]),
                   let sentBatches = Int(parts[3]), let dropped = Int(parts[4]) else { return nil }
             record.timeoutEvent = TimeoutRecord(at: at, limit: limit, elapsed: elapsed, batchesSent: sentBatches, itemsDropped: dropped)
+        }
+        if fields.count == 31 {
+            record.claimedHotkey = text()
+            guard let count = number(Int.self) ?? nil, count >= 1 else { return nil }
+            record.count = count
         }
         return record
     }

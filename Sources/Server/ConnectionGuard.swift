@@ -34,6 +34,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var waitingForNext = false
     /// The client has sent bytes (the connection table evicts silent ones first).
     private var spoke = false
+    /// Closes the connection when the client has read nothing for too long.
+    private var stall: Scheduled<Void>?
     private var context: ChannelHandlerContext?
 
     init(limits: ConnectionLimits, table: ConnectionTable, refuse: @escaping ConnectionRefusal) {
@@ -103,6 +105,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private func leave() {
         deadline?.cancel()
         deadline = nil
+        stall?.cancel()
+        stall = nil
         if let id {
             self.id = nil
             table.close(id)
@@ -117,8 +121,12 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             waitingForNext = false
             arm(context, .body)
         case .end:
-            deadline?.cancel()
-            deadline = nil
+            // The body's deadline is over; with no request in progress (answered before its body
+            // had arrived), the deadline armed is the next request's headers', and stays.
+            if requestsInProgress > 0 {
+                deadline?.cancel()
+                deadline = nil
+            }
         case .body:
             break
         }
@@ -139,9 +147,38 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
+    /// A client that reads nothing while an answer waits (its socket buffers full): evictable
+    /// at once, and closed after `body_timeout` — a refusal's answer has no deadline of its own.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            stall?.cancel()
+            stall = nil
+            if let id { table.stalled(id, false) }
+        } else if stall == nil {
+            if let id { table.stalled(id, true) }
+            let seconds = limits.bodyTimeout
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            stall = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) {
+                let (handler, context) = loopBound.value
+                handler.refuse(
+                    "slow_reader", 0, "the client read nothing of its answers for \(Self.seconds(seconds)) s; connection closed",
+                    handler.client(context)
+                )
+                context.close(promise: nil)
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parse = error as? HTTPParserError, parse == .headerOverflow {
-            refuse("headers_too_large", 400, "request headers over the limit of \(limits.maxHeaderBytes) bytes", client(context))
+        if let parse = error as? HTTPParserError {
+            if parse == .headerOverflow {
+                refuse("headers_too_large", 400, "request headers over the limit of \(limits.maxHeaderBytes) bytes or 200 fields", client(context))
+            } else if parse != .invalidEOFState {  // closed mid-request: whoever closed it logged why
+                // Not HTTP/1 (a TLS handshake, HTTP/2's preface, another version, garbage): NIO's
+                // parser answers a bare 400 and closes; the row says what it was.
+                refuse("malformed_http", 400, "not an HTTP/1.0 or 1.1 request (\(parse))", client(context))
+            }
         }
         context.fireErrorCaught(error)
     }

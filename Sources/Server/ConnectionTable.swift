@@ -76,10 +76,10 @@ final class ConnectionTable: Sendable {
             var limit = Limit.total(maxConnections)
             if let source, (state.sources[source]?.open ?? 0) >= maxPerSource {
                 limit = .perAddress(maxPerSource, address ?? source)
-                victim = state.sources[source]?.idle.oldest
+                victim = state.sources[source].flatMap { $0.stalled.first ?? $0.idle.oldest }
                 if victim == nil { return .refused(limit) }
             } else if state.entries.count >= maxConnections {
-                victim = state.idle.oldest
+                victim = state.stalled.first ?? state.idle.oldest
                 if victim == nil { return .refused(limit) }
             }
             var eviction: Eviction?
@@ -101,6 +101,22 @@ final class ConnectionTable: Sendable {
             entry.spoke = true
             state.entries[id] = entry
             state.linkIdle(id, entry)
+        }
+    }
+
+    /// The client has stopped reading while its answer waits to be written (or reads again):
+    /// such a connection is evicted first, in a request or not — otherwise a client that never
+    /// reads the answers to its own pipelined requests would hold its slot for good.
+    func stalled(_ id: ID, _ isStalled: Bool) {
+        state.withLock { state in
+            guard let entry = state.entries[id] else { return }
+            if isStalled {
+                state.stalled.append(id)
+                if let source = entry.source { state.sources[source]?.stalled.append(id) }
+            } else {
+                state.stalled.remove(id)
+                if let source = entry.source { state.sources[source]?.stalled.remove(id) }
+            }
         }
     }
 
@@ -203,12 +219,15 @@ extension ConnectionTable {
     fileprivate struct Source {
         var open = 0
         var idle = IdleSet()
+        var stalled = IDList()
     }
 
     fileprivate struct State {
         var entries: [ID: Entry] = [:]
         var sources: [String: Source] = [:]
         var idle = IdleSet()
+        /// Connections whose client reads nothing while an answer waits: evicted before all others.
+        var stalled = IDList()
         var nextID: ID = 0
 
         mutating func insert(_ id: ID, _ entry: Entry) {
@@ -221,6 +240,8 @@ extension ConnectionTable {
         mutating func remove(_ id: ID) -> Entry? {
             guard let entry = entries.removeValue(forKey: id) else { return nil }
             unlinkIdle(id, entry)
+            stalled.remove(id)
+            if let source = entry.source { sources[source]?.stalled.remove(id) }
             if let source = entry.source, var counted = sources[source] {
                 counted.open -= 1
                 if counted.open <= 0 { sources[source] = nil } else { sources[source] = counted }

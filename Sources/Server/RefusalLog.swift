@@ -1,19 +1,23 @@
 import Foundation
+import NIOCore
 import LogStore
 import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Refusals of requests that never authenticated: anyone can send them, as fast as they like,
-/// so each must cost next to nothing. They are counted per source address, reason and status
-/// within each second and written as one row per group (`count` says how many), and their log
-/// lines are limited to `linesPerSecond`, with one line saying how many were left out.
+/// Refusals: anyone can send requests that are refused, as fast as they like (a signed one needs
+/// only a key of one's own), so each must cost next to nothing. They are counted per source
+/// (an IPv4 address, or an IPv6 /64: one host has a whole /64), validator (only when its
+/// signature verified), reason and status within each second and written as one row per group
+/// (`count` says how many), and their log lines are limited to `linesPerSecond`, with one line
+/// saying how many were left out.
 ///
 /// A `Service`: it writes each finished second, and everything left when the worker stops.
 final class RefusalLog: Service, Sendable {
     private struct Key: Hashable {
         var second: Int64
-        var address: String?
+        var source: String?
+        var validator: String?
         var reason: String
         var status: Int
     }
@@ -40,7 +44,10 @@ final class RefusalLog: Service, Sendable {
     /// Takes one refusal: its record (status, reason, detail, source set) joins its group.
     func add(_ record: RequestRecord) {
         let second = Self.second(record.receivedAt)
-        let key = Key(second: second, address: record.dendriteIP, reason: record.reason ?? "-", status: record.status)
+        let key = Key(
+            second: second, source: Self.source(record.dendriteIP), validator: record.validatorHotkey,
+            reason: record.reason ?? "-", status: record.status
+        )
         let (line, full): (String?, [RequestRecord]) = state.withLock { state in
             var full: [RequestRecord] = []
             if state.groups[key] != nil {
@@ -65,7 +72,8 @@ final class RefusalLog: Service, Sendable {
             }
             state.lines += 1
             let line = "refused \(record.status) \(record.reason ?? "-") from \(record.dendriteIP ?? "?")"
-                + (record.claimedHotkey.map { " (claims \($0))" } ?? "") + ": \(record.detail ?? "")"
+                + (record.validatorHotkey.map { " (validator \($0))" } ?? record.claimedHotkey.map { " (claims \($0))" } ?? "")
+                + ": \(record.detail ?? "")"
             return (line, full)
         }
         for record in full { log.record(record) }
@@ -96,6 +104,12 @@ final class RefusalLog: Service, Sendable {
             flush(before: Date().timeIntervalSince1970)
         }
         flush()
+    }
+
+    /// The source a refusal is counted under, as the connection table counts connections.
+    static func source(_ address: String?) -> String? {
+        guard let address, address.contains(":"), let parsed = try? SocketAddress(ipAddress: address, port: 0) else { return address }
+        return ConnectionTable.source(of: parsed)
     }
 
     private static func second(_ unix: Double) -> Int64 {

@@ -20,7 +20,7 @@ struct SynapseResponder: HTTPResponder {
     let backend: any Backend
     let log: LogWriter
     let admission: Admission
-    /// Where refusals of requests not (yet) authenticated go: aggregated per source and second.
+    /// Where refusals go: aggregated per source, validator, reason and second.
     let refusals: RefusalLog
     /// Fired when the worker's shutdown grace period is over: streams still open end as on a timeout.
     let drain: StopSignal
@@ -37,7 +37,6 @@ struct SynapseResponder: HTTPResponder {
         record.claimedHotkey = headerValue("bt_header_dendrite_hotkey").map { RequestRecord.bounded($0) }
         record.dendriteIP = context.channel.remoteAddress?.ipAddress
         record.uuid = headerValue("bt_header_dendrite_uuid").map { RequestRecord.bounded($0) }
-        var authenticated = false
         do {
             let name = String(request.uri.path.dropFirst().prefix { $0 != "/" })
             record.synapse = RequestRecord.bounded(name)
@@ -49,11 +48,11 @@ struct SynapseResponder: HTTPResponder {
             // Blacklist, nonce and signature before anything else is believed; then the budget
             // (a replay is a 401 whatever its timeout), then a stream slot, all before the body.
             let stake = try admission.authenticate(headers, now: timing.receivedAtUnix)
-            authenticated = true
             record.validatorHotkey = headers.dendriteHotkey
             record.claimedHotkey = nil
+            try admission.checkRate(headers, now: timing.receivedAtUnix)
             var budget = try RequestBudget(requested: headers.timeout, policy: miner.timeout, limit: miner.maxRequestTimeout)
-            let ticket = try await admission.enter(headers, stake: stake, deadline: budget.deadline(from: timing.receivedAt))
+            let ticket = try await admission.enter(stake: stake, deadline: budget.deadline(from: timing.receivedAt))
             record.queueWait = ticket.queueWait
             do {
                 var request = request
@@ -81,7 +80,7 @@ struct SynapseResponder: HTTPResponder {
                 throw error
             }
         } catch let rejection as Rejection {
-            return reject(rejection, timing: timing, record: record, authenticated: authenticated, logger: context.logger)
+            return reject(rejection, timing: timing, record: record)
         }
     }
 
@@ -97,7 +96,7 @@ struct SynapseResponder: HTTPResponder {
     /// `POST /<synapse name>` for a synapse this miner serves; `name` is the path's first part.
     private func route(_ request: Request, name: String) throws(Rejection) {
         guard request.uri.path == "/" + name, miner.synapses.contains(name) else {
-            throw .unknownSynapse(name, available: miner.synapses)
+            throw .unknownSynapse(RequestRecord.bounded(name, to: 64), available: miner.synapses)
         }
         guard request.method == .post else {
             throw Rejection(status: 405, reason: "method_not_allowed", message: "Method Not Allowed: use POST /\(name)")
@@ -112,8 +111,10 @@ struct SynapseResponder: HTTPResponder {
     }
 
     private func readBody(_ request: inout Request) async throws(Rejection) -> SynapseRequest {
-        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
-            throw Rejection(status: 415, reason: "unsupported_media_type", message: "Content-Type must be application/json, got '\(type)'")
+        // The media type itself (parameters such as `; charset=utf-8` aside), not a prefix of it.
+        if let type = request.headers[.contentType],
+           type.split(separator: ";", maxSplits: 1).first?.trimmingCharacters(in: .whitespaces).lowercased() != "application/json" {
+            throw Rejection(status: 415, reason: "unsupported_media_type", message: "Content-Type must be application/json, got '\(type.prefix(64))'")
         }
         let limit = miner.maxBodyBytes
         let tooLarge = Rejection(status: 413, reason: "body_too_large", message: "Request body is larger than the limit of \(limit) bytes")
@@ -132,19 +133,16 @@ struct SynapseResponder: HTTPResponder {
         return try SynapseRequest.decode(Array(buffer.readableBytesView))
     }
 
-    private func reject(_ rejection: Rejection, timing: RequestTiming, record: RequestRecord, authenticated: Bool, logger: Logger) -> Response {
+    private func reject(_ rejection: Rejection, timing: RequestTiming, record: RequestRecord) -> Response {
         var record = record
         record.status = rejection.status
         record.reason = rejection.reason
         record.detail = RequestRecord.bounded(rejection.message, to: RequestRecord.maxDetail)
         record.finishedAt = timing.nowUnix
-        if authenticated {
-            log.record(record)
-            logger.notice("rejected \(rejection.status) \(rejection.reason) from \(record.validatorHotkey ?? "-"): \(record.detail ?? "")")
-        } else {
-            // Anyone can send these, as fast as they like: aggregated, and their lines rate-limited.
-            refusals.add(record)
-        }
+        // Refusals cost no stream and anyone can send them as fast as they like (a signed one
+        // needs only a key of one's own): aggregated per source, validator, reason and second,
+        // their lines rate-limited.
+        refusals.add(record)
         // The axon's status travels in headers too: a streaming synapse's dendrite reads its
         // status message from them, not from the body.
         var headers: HTTPFields = [.contentType: "application/json"]
@@ -255,7 +253,8 @@ struct SynapseResponder: HTTPResponder {
         logger.info("\(summary)")
         if case .failed(let error) = result.summary.end {
             logger.error("backend failed: \(error)")
-            if miner.stopOnForwardException { onForwardException(error) }
+            // Not over a failure this request caused (any admitted key could stop the miner).
+            if miner.stopOnForwardException, !result.summary.failureIsRequestSpecific { onForwardException(error) }
         }
         return record
     }

@@ -76,6 +76,10 @@ public struct Worker: Sendable {
             ownHotkey: miner.hotkey, config: miner.admission, maxRequestsPerMinute: miner.limits.maxRequestsPerMinute,
             maxRequestTimeout: miner.maxRequestTimeout
         )
+        // What earlier workers of this miner served and could still be replayed.
+        let now = wallClock()
+        let served = try RecentNonces.read(database, worker: miner.name, since: now - NonceTable.allowedDelta - miner.maxRequestTimeout - 1)
+        for entry in served { admission.remember(hotkey: entry.hotkey, uuid: entry.uuid, nonce: entry.nonce, now: now) }
         let backend = try miner.backend.makeCheckedBackend()
         let app = makeApplication(
             log: log, refusals: refusals, admission: admission, backend: backend, drain: orders.drain, onRunning: onRunning

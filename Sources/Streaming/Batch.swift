@@ -15,6 +15,13 @@ public struct Batch: Sendable, Equatable {
     }
 }
 
+/// An error a generator throws because of the request it was given, which says nothing about
+/// whether the next request will fail: it ends the stream, but `stop_on_forward_exception` must
+/// not stop a miner over it (anyone who may send a request could stop the miner at will).
+public protocol RequestSpecificFailure: Error {
+    var isRequestSpecific: Bool { get }
+}
+
 /// How generation ended, as the engine saw it.
 public enum StreamEnd: Sendable, Equatable {
     /// The backend finished before the deadline; the remainder went out as the final batch.
@@ -41,6 +48,10 @@ public struct StreamSummary: Sendable, Equatable {
     public var firstItemDelay: Duration?
     /// From the first item to the last.
     public var generationTime: Duration?
+
+    /// The failure came from this request itself (the backend refused it, e.g. a prompt over
+    /// the model's context), not from the backend's health.
+    public var failureIsRequestSpecific = false
 
     public var itemsUnsent: Int { itemsGenerated - itemsSent }
 

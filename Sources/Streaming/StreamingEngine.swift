@@ -124,7 +124,9 @@ public struct StreamingEngine: Sendable {
         } catch is CancellationError {
             return interrupted()
         } catch {
-            return summary(.failed(String(describing: error)))
+            var failed = summary(.failed(String(describing: error)))
+            failed.failureIsRequestSpecific = (error as? any RequestSpecificFailure)?.isRequestSpecific ?? false
+            return failed
         }
         // A stream ends early (returns nil) when its consumer is cancelled.
         if Task.isCancelled { return interrupted() }

@@ -42,6 +42,14 @@ import Testing
         var sparse = RequestRecord(worker: "w", minerHotkey: "h", synapse: "", backend: "mock", batchSize: 1, receivedAt: 1, finishedAt: 2, outcome: "rejected", status: 401)
         sparse.validatorHotkey = nil
         #expect(RequestLine.decode(Substring(RequestLine.encode(sparse))) == sparse)
+        // An aggregated refusal keeps its count and the hotkey it only claimed.
+        var aggregated = sparse
+        aggregated.claimedHotkey = "5FHneW46xGXgs5mUiveU4sbTyGBzmstUspZC92UhjJM694ty"
+        aggregated.count = 300
+        #expect(RequestLine.decode(Substring(RequestLine.encode(aggregated))) == aggregated)
+        // A line an older worker journaled (29 fields) still reads.
+        let older = RequestLine.encode(sparse).split(separator: "\t", omittingEmptySubsequences: false).dropLast(2).joined(separator: "\t")
+        #expect(RequestLine.decode(Substring(older)) == sparse)
         // A line cut short is not a record.
         #expect(RequestLine.decode(Substring(line.dropLast(30))) == nil)
     }
