@@ -36,6 +36,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var spoke = false
     /// Closes the connection when the client has read nothing for too long.
     private var stall: Scheduled<Void>?
+    /// The answer being written is a refusal: the connection closes once it is out.
+    private var closeAfterAnswer = false
     private var context: ChannelHandlerContext?
 
     init(limits: ConnectionLimits, table: ConnectionTable, refuse: @escaping ConnectionRefusal) {
@@ -134,6 +136,22 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        // A refusal ends its connection: a client that pipelines refused requests (and reads none
+        // of the answers) would otherwise keep its connection "in a request", unevictable, for as
+        // long as its pipeline lasts. A validator refused now and then just connects again.
+        if case .head(var head) = unwrapOutboundIn(data), head.status.code >= 400 {
+            closeAfterAnswer = true
+            head.headerFields[.connection] = "close"
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+            return
+        }
+        if case .end = unwrapOutboundIn(data), closeAfterAnswer {
+            let channel = context.channel
+            let written = promise ?? context.eventLoop.makePromise()
+            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(data, promise: written)
+            return
+        }
         if case .end = unwrapOutboundIn(data), requestsInProgress > 0 {
             requestsInProgress -= 1
             if requestsInProgress == 0 {

@@ -314,3 +314,118 @@ def test_when_the_supervisor_is_killed_open_streams_drain_for_half_a_second(supe
     row = query(s.db, "select * from requests where worker = 'slow'")[0]
     assert row["outcome"] == "partial_timeout"
     assert row["reason"] == "worker stopping: shutdown grace period over"
+
+
+TIGHT = f"""database: unused.sqlite
+miners:
+  - {{name: tight, hotkey: {HOTKEYS[3]}, port: 1, header_timeout: 2, body_timeout: 2, idle_timeout: 20,
+      max_connections: 8, max_connections_per_ip: 4, max_requests_per_minute: 5, backend: {{kind: mock, text: "a b c"}}}}
+"""
+
+
+@pytest.fixture
+def tight(tmp_path):
+    (tmp_path / "config.yaml").write_text(TIGHT)
+    worker = Worker(tmp_path, "tight", hotkey=HOTKEYS[3])
+    worker.tmp = tmp_path
+    yield worker
+    worker.stop()
+
+
+def signed_once(worker, session):
+    messages = [question(session)]
+    return post(worker.port, signed_headers(worker.hotkey, messages, timeout=5, session=session), synapse_body(messages, 5))[0]
+
+
+def test_clients_that_pipeline_refusals_cannot_fill_the_table(tight):
+    """Each attacker connection pipelines a thousand refused requests and reads none of the
+    answers, to stay 'in a request' (unevictable) for as long as its pipeline lasts. A refusal
+    ends its connection, so each is closed after its first answer; the table's 8 slots never
+    lock a validator out."""
+    request = b"GET /" + b"A" * 2000 + b" HTTP/1.1\r\nHost: a\r\n\r\n"
+
+    def stuck(source):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.bind((source, 0))
+        sock.connect(("127.0.0.1", tight.port))
+        sock.setblocking(False)
+        data, deadline = request * 1200, time.monotonic() + 3
+        while data and time.monotonic() < deadline:
+            try:
+                data = data[sock.send(data):]
+            except BlockingIOError:
+                time.sleep(0.02)
+            except OSError:
+                break
+        return sock
+
+    socks = [stuck(f"127.0.0.{2 + i // 4}") for i in range(8)]
+    try:
+        assert [signed_once(tight, f"validator-{i}") for i in range(3)] == [200, 200, 200]
+        for sock in socks:
+            sock.setblocking(True)
+            assert closed_within(sock, 5)
+    finally:
+        for sock in socks:
+            sock.close()
+    # A few of each pipeline's 1,200 requests were answered before its connection closed.
+    refused = lambda: query(tight.tmp / "log.sqlite", "select coalesce(sum(count), 0) from requests where reason = 'unknown_synapse'")[0][0]
+    assert wait_until(lambda: refused() >= 8, timeout=5)
+    assert refused() <= 8 * 200
+    assert alive(tight)
+
+
+def test_a_late_body_does_not_stretch_the_next_requests_header_deadline(tight):
+    """A head with Content-Length, refused before its body; the body comes later, then the next
+    head trickles in a byte at a time: cut at header_timeout (2 s), not at idle_timeout (20 s)."""
+    sock = socket.create_connection(("127.0.0.1", tight.port), timeout=5)
+    sock.sendall(b"POST /StreameinsteinSynapse HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nContent-Length: 5\r\n\r\n")
+    sock.settimeout(3)
+    assert sock.recv(65536).startswith(b"HTTP/1.1 401")
+    sock.sendall(b"hello")
+    started = time.monotonic()
+    sock.settimeout(0.2)
+    closed = False
+    for byte in b"POST /StreameinsteinSynapse HTTP/1.1\r\nHost: a\r\nX-Pad: " + b"a" * 100:
+        if time.monotonic() - started > 10:
+            break
+        try:
+            sock.send(bytes([byte]))
+            if sock.recv(65536) == b"":
+                closed = True
+                break
+        except socket.timeout:
+            pass
+        except OSError:
+            closed = True
+            break
+        time.sleep(0.2)
+    sock.close()
+    assert closed and time.monotonic() - started < 2 + 2, time.monotonic() - started
+
+
+def test_a_replay_after_a_restart_is_refused(tight):
+    """The nonce table lives in memory; a starting worker reads back what its miner served."""
+    messages = [question("before the restart")]
+    headers = signed_headers(tight.hotkey, messages, timeout=5, session="across-a-restart")
+    assert post(tight.port, headers, synapse_body(messages, 5))[0] == 200
+    tight.stop()
+    again = Worker(tight.tmp, "tight", hotkey=HOTKEYS[3])
+    try:
+        status, payload = post(again.port, dict(headers, timeout="300"), synapse_body(messages, 5))
+        assert status == 401 and payload["message"].startswith("Not Verified with error: Nonce is too old")
+    finally:
+        again.stop()
+
+
+def test_a_signed_flood_is_rate_limited_and_aggregated(tight):
+    """Anyone can make a key and sign: 429s (counted before any other check) are aggregated rows."""
+    results = [signed_once(tight, f"flood-{i}") for i in range(300)]
+    assert results.count(200) == 5 and results.count(429) == 295
+    # Over the budget too: still the rate limit's 429, not a row of its own per request.
+    messages = [question("x")]
+    assert post(tight.port, signed_headers(tight.hotkey, messages, timeout=1e9, session="flood-x"), synapse_body(messages, 5))[0] == 429
+    counted = lambda: query(tight.tmp / "log.sqlite", "select coalesce(sum(count), 0), count(*) from requests where reason = 'rate_limited'")[0]
+    assert wait_until(lambda: counted()[0] == 296, timeout=6), counted()
+    assert counted()[1] <= 20

@@ -54,9 +54,12 @@ def closed_within(sock, seconds):
 
 
 def refusals(tmp, reason, expect=1):
-    return wait_until(lambda: query(tmp / "log.sqlite", "select * from requests where reason = ?", (reason,))
-                      if len(query(tmp / "log.sqlite", "select * from requests where reason = ?", (reason,))) >= expect
-                      else None, timeout=5) or []
+    """The rows of refusals for `reason` once they stand for at least `expect` refusals (a row
+    stands for `count`: refusals are aggregated per source, validator, reason and second)."""
+    def rows():
+        found = query(tmp / "log.sqlite", "select * from requests where reason = ?", (reason,))
+        return found if sum(row["count"] for row in found) >= expect else None
+    return wait_until(rows, timeout=5) or []
 
 
 def serves(worker):
