@@ -62,7 +62,7 @@ final class RefusalLog: Service, Sendable {
                 first.count = 1
                 state.groups[key] = first
             }
-            if state.lineSecond != second {
+            if second > state.lineSecond {  // a late refusal of an earlier second spends this one's lines
                 state.lineSecond = second
                 state.lines = 0
             }
