@@ -45,8 +45,9 @@ struct SynapseResponder: HTTPResponder {
             let headers = try SynapseHeaders.parse(headerValue)
             record.nonce = headers.dendriteNonce
             record.dendriteVersion = headers.dendriteVersion
-            // Blacklist, nonce and signature before anything else is believed; then the budget
-            // (a replay is a 401 whatever its timeout), then a stream slot, all before the body.
+            // Blacklist, nonce and signature before anything else is believed; then the rate
+            // (every request of a key counts), the budget (a replay is a 401 whatever its
+            // timeout) and a stream slot, all before the body.
             let stake = try admission.authenticate(headers, now: timing.receivedAtUnix)
             record.validatorHotkey = headers.dendriteHotkey
             record.claimedHotkey = nil
