@@ -186,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "LogStore", "Config", "Admission", "TestSupport",
+                "Server", "LogStore", "Config", "Admission", "Streaming", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

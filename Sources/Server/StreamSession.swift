@@ -5,24 +5,17 @@ import NIOCore
 import Streaming
 
 /// One streamed answer: the engine decides the batches, this writes each as one HTTP chunk the
-/// moment it is decided, and stops everything when the client goes away.
-struct StreamSession {
+/// moment it is decided, and stops everything when the client goes away. The clock is injected:
+/// tests drive the deadline by hand.
+struct StreamSession<C: Clock & Sendable> where C.Duration == Duration {
     let engine: StreamingEngine
     let items: BackendItems
-    let deadline: ContinuousClock.Instant
-    let receivedAt: ContinuousClock.Instant
+    let deadline: C.Instant
+    let receivedAt: C.Instant
+    let clock: C
     let disconnect: ClientDisconnectWatcher?
     /// Fired when the worker's shutdown grace period is over.
     let drain: StopSignal
-
-    struct Result {
-        var summary: StreamSummary
-        var written: [BatchRecord] = []
-        var itemsSent = 0
-        var bytesSent = 0
-        var clientGone = false
-        var finalAnswerSent = false
-    }
 
     private enum Event: Sendable {
         case engine(StreamSummary)
@@ -30,11 +23,10 @@ struct StreamSession {
         case watcherStopped
     }
 
-    func run(writer: inout any ResponseBodyWriter) async -> Result {
+    func run(writer: inout any ResponseBodyWriter) async -> StreamResult {
         let (batches, sink) = AsyncStream<Batch>.makeStream()
-        let clock = ContinuousClock()
         return await withTaskGroup(of: Event.self) { group in
-            group.addTask { [engine, items, deadline, drain] in
+            group.addTask { [engine, items, deadline, drain, clock] in
                 let summary = await engine.run(items: items, deadline: deadline, clock: clock, stop: drain) { sink.yield($0) }
                 sink.finish()
                 return .engine(summary)
@@ -47,7 +39,7 @@ struct StreamSession {
                     return .clientGone
                 }
             }
-            var result = Result(summary: StreamSummary(end: .cancelled, itemsGenerated: 0, itemsSent: 0, batches: 0))
+            var result = StreamResult(summary: StreamSummary(end: .cancelled, itemsGenerated: 0, itemsSent: 0, batches: 0))
             var detector = FinalAnswerDetector()
             for await batch in batches {
                 do {
@@ -58,7 +50,7 @@ struct StreamSession {
                 }
                 let bytes = batch.text.utf8.count
                 result.written.append(BatchRecord(
-                    sequence: batch.sequence, offset: (clock.now - receivedAt).seconds,
+                    sequence: batch.sequence, offset: receivedAt.duration(to: clock.now).seconds,
                     items: batch.items, bytes: bytes, isFinal: batch.isFinal
                 ))
                 result.itemsSent += batch.items
@@ -87,4 +79,14 @@ extension Duration {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }
+}
+
+/// What a stream session did: the engine's summary and what reached the wire.
+struct StreamResult {
+    var summary: StreamSummary
+    var written: [BatchRecord] = []
+    var itemsSent = 0
+    var bytesSent = 0
+    var clientGone = false
+    var finalAnswerSent = false
 }

@@ -172,6 +172,7 @@ struct SynapseResponder: HTTPResponder {
             items: backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string)), report: report),
             deadline: budget.deadline(from: timing.receivedAt),
             receivedAt: timing.receivedAt,
+            clock: ContinuousClock(),
             disconnect: watcher,
             drain: drain
         )
@@ -220,7 +221,7 @@ struct SynapseResponder: HTTPResponder {
 
     /// The request's record from the stream's result; logs a summary line.
     private func finish(
-        _ record: RequestRecord, result: StreamSession.Result, report: GenerationReport, timing: RequestTiming, stalled: Bool,
+        _ record: RequestRecord, result: StreamResult, report: GenerationReport, timing: RequestTiming, stalled: Bool,
         logger: Logger
     ) -> RequestRecord {
         var record = record
