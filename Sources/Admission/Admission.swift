@@ -95,6 +95,9 @@ public struct Admission: Sendable {
         return Ticket(gate: gate, queueWait: (ContinuousClock.now - started).seconds)
     }
 
+    /// Seconds back a starting worker must look for the nonces its miner accepted.
+    public var nonceMemory: Double { nonces.memory }
+
     /// A nonce this miner accepted before it restarted (from its log): a replay of that request
     /// is refused as if this process had seen it.
     public func remember(hotkey: String, uuid: String?, nonce: Int64, now: Double = Date().timeIntervalSince1970) {

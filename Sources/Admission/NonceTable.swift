@@ -40,6 +40,16 @@ public final class NonceTable: Sendable {
 
     public var count: Int { state.withLock { $0.entries.count } }
 
+    /// Seconds a nonce stays remembered after its own time: as long as any request with it could
+    /// still be fresh, whatever timeout it claims.
+    public var memory: Double { Self.allowedDelta + maxRequestTimeout + 1 }
+
+    /// When `nonce` may be forgotten (it may be ahead of our clock, up to maxFutureSkew: then
+    /// its window ends later).
+    private func forgetAt(_ nonce: Int64, now: Double) -> Double {
+        max(now, Double(nonce) / 1e9) + memory
+    }
+
     /// Checks `nonce` for `key` without recording it (cheap: before the signature is checked).
     /// Returns the refusal reason, worded as the Python axon words it, or nil.
     public func problem(key: String, nonce: Int64, timeout: Double, now: Double) -> String? {
@@ -50,8 +60,7 @@ public final class NonceTable: Sendable {
     /// Checks and records `nonce` for `key` as one step (after its signature verified).
     /// Returns the refusal reason, or nil when the nonce is now the key's last.
     public func admit(key: String, nonce: Int64, timeout: Double, now: Double) -> String? {
-        // A nonce may be ahead of our clock (up to maxFutureSkew): its window ends later.
-        let forgetAt = max(now, Double(nonce) / 1e9) + Self.allowedDelta + maxRequestTimeout + 1
+        let forgetAt = forgetAt(nonce, now: now)
         return state.withLock { state in
             if let problem = problem(last: state.entries[key.hashValue], nonce: nonce, timeout: timeout, now: now) { return problem }
             state.entries[key.hashValue] = Entry(nonce: nonce, forgetAt: forgetAt)
@@ -66,7 +75,7 @@ public final class NonceTable: Sendable {
     /// Records a nonce accepted before (by an earlier worker of this miner, from its log), so a
     /// restart does not open a window for replays of what it served.
     public func remember(key: String, nonce: Int64, now: Double) {
-        let forgetAt = max(now, Double(nonce) / 1e9) + Self.allowedDelta + maxRequestTimeout + 1
+        let forgetAt = forgetAt(nonce, now: now)
         state.withLock { state in
             if let last = state.entries[key.hashValue], last.nonce >= nonce { return }
             state.entries[key.hashValue] = Entry(nonce: nonce, forgetAt: forgetAt)

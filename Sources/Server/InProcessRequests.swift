@@ -1,4 +1,3 @@
-import Admission
 import HTTPTypes
 import Hummingbird
 import LogStore
@@ -18,17 +17,10 @@ public struct InProcessRequests: Sendable {
 
     /// `log` collects the records (run it, or let its bounded queue drop them).
     public init(worker: Worker, log: LogWriter) throws {
-        let miner = worker.miner
-        let admission = try Admission(
-            ownHotkey: miner.hotkey, config: miner.admission, maxRequestsPerMinute: miner.limits.maxRequestsPerMinute,
-            maxRequestTimeout: miner.maxRequestTimeout
+        responder = worker.makeResponder(
+            log: log, refusals: RefusalLog(log: log, logger: worker.logger), admission: try worker.makeAdmission(),
+            backend: worker.miner.backend.makeBackend(), drain: StopSignal(), onForwardException: { _ in }
         )
-        var responder = SynapseResponder(
-            miner: miner, backend: miner.backend.makeBackend(), log: log, admission: admission,
-            refusals: RefusalLog(log: log, logger: worker.logger), drain: StopSignal(), onForwardException: { _ in }
-        )
-        responder.wallClock = worker.wallClock
-        self.responder = responder
         self.logger = worker.logger
     }
 

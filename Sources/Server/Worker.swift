@@ -72,13 +72,10 @@ public struct Worker: Sendable {
         let orders = StopOrders(
             gracePeriod: gracePeriod, orphanGracePeriod: orphanGracePeriod, supervised: exitWithParent, logger: logger
         )
-        let admission = try Admission(
-            ownHotkey: miner.hotkey, config: miner.admission, maxRequestsPerMinute: miner.limits.maxRequestsPerMinute,
-            maxRequestTimeout: miner.maxRequestTimeout
-        )
+        let admission = try makeAdmission()
         // What earlier workers of this miner served and could still be replayed.
         let now = wallClock()
-        let served = try RecentNonces.read(database, worker: miner.name, since: now - NonceTable.allowedDelta - miner.maxRequestTimeout - 1)
+        let served = try RecentNonces.read(database, worker: miner.name, since: now - admission.nonceMemory)
         for entry in served { admission.remember(hotkey: entry.hotkey, uuid: entry.uuid, nonce: entry.nonce, now: now) }
         let backend = try miner.backend.makeCheckedBackend()
         let app = makeApplication(
@@ -115,6 +112,27 @@ public struct Worker: Sendable {
 
     /// The HTTP application; the log writer runs as one of its services and is flushed after
     /// the server has stopped.
+    /// The miner's admission: blacklist, nonces, rate and capacity, by its config.
+    func makeAdmission() throws -> Admission {
+        try Admission(
+            ownHotkey: miner.hotkey, config: miner.admission, maxRequestsPerMinute: miner.limits.maxRequestsPerMinute,
+            maxRequestTimeout: miner.maxRequestTimeout
+        )
+    }
+
+    /// The responder, on this worker's wall clock.
+    func makeResponder(
+        log: LogWriter, refusals: RefusalLog, admission: Admission, backend: any Backend, drain: StopSignal,
+        onForwardException: @escaping @Sendable (String) -> Void
+    ) -> SynapseResponder {
+        var responder = SynapseResponder(
+            miner: miner, backend: backend, log: log, admission: admission, refusals: refusals, drain: drain,
+            onForwardException: onForwardException
+        )
+        responder.wallClock = wallClock
+        return responder
+    }
+
     func makeApplication(
         log: LogWriter,
         refusals: RefusalLog? = nil,
@@ -125,14 +143,13 @@ public struct Worker: Sendable {
         onForwardException: @escaping @Sendable (String) -> Void = { _ in }
     ) -> Application<SynapseResponder> {
         let refusals = refusals ?? RefusalLog(log: log, logger: logger)
-        var responder = SynapseResponder(
-            miner: miner, backend: backend ?? miner.backend.makeBackend(), log: log, admission: admission,
-            refusals: refusals, drain: drain, onForwardException: onForwardException
+        let responder = makeResponder(
+            log: log, refusals: refusals, admission: admission, backend: backend ?? miner.backend.makeBackend(), drain: drain,
+            onForwardException: onForwardException
         )
-        responder.wallClock = wallClock
         let connections = ConnectionTable(limits: miner.limits)
         let refuse: ConnectionRefusal = { [responder] reason, status, message, client in
-            var record = responder.newRecord(receivedAt: Date().timeIntervalSince1970)
+            var record = responder.newRecord(receivedAt: responder.wallClock())
             record.status = status
             record.reason = reason
             record.detail = message
