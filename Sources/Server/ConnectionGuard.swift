@@ -93,7 +93,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             if let eviction {
                 // Closed on its own event loop; its guard then finds its row gone.
                 eviction.close()
-                let how = eviction.keptAlive ? "idle between requests" : "without sending a whole request"
+                let how = eviction.stalled ? "while its client read nothing of its answer"
+                    : eviction.keptAlive ? "idle between requests" : "without sending a whole request"
                 refuse(
                     "evicted_idle", 0,
                     "closed after \(Self.seconds(eviction.idle)) s \(how): a new connection needed its slot (\(eviction.limit))",

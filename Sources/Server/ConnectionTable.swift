@@ -36,6 +36,8 @@ final class ConnectionTable: Sendable {
         let idle: Duration
         /// It had served a request before (kept alive), or never sent a whole one.
         let keptAlive: Bool
+        /// Its client was reading nothing of an answer waiting to be written.
+        let stalled: Bool
         /// Which limit was hit.
         let limit: Limit
         let close: @Sendable () -> Void
@@ -83,8 +85,14 @@ final class ConnectionTable: Sendable {
                 if victim == nil { return .refused(limit) }
             }
             var eviction: Eviction?
-            if let victim, let gone = state.remove(victim) {
-                eviction = Eviction(address: gone.address, idle: now - gone.idleSince, keptAlive: gone.keptAlive, limit: limit, close: gone.close)
+            if let victim {
+                let stalled = state.stalled.contains(victim)
+                if let gone = state.remove(victim) {
+                    eviction = Eviction(
+                        address: gone.address, idle: now - gone.idleSince, keptAlive: gone.keptAlive, stalled: stalled, limit: limit,
+                        close: gone.close
+                    )
+                }
             }
             let id = state.nextID
             state.nextID &+= 1
