@@ -141,14 +141,15 @@ let package = Package(
         .executableTarget(
             name: "miners-fuzz",
             dependencies: [
-                "Wire", "Keys", "Config", "EventStream", "Chain", "Admission", "Server", "LogStore",
+                "Wire", "Keys", "Config", "EventStream", "Chain", "Admission", "Server", "LogStore", "Backends", "Supervisor",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            path: "Fuzz"
+            path: "Fuzz",
+            exclude: ["corpus"]
         ),
         // Build-time: turns migrations/*.sql into Swift string constants for LogStore.
         .executableTarget(name: "migrations-embedder", path: "Plugins/MigrationsEmbedderTool"),
@@ -164,7 +165,7 @@ let package = Package(
         .testTarget(
             name: "BackendsTests",
             dependencies: [
-                "Backends", "Config", "Streaming", "EventStream",
+                "Backends", "Config", "Streaming", "EventStream", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
@@ -186,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "LogStore", "Config", "Admission", "Streaming", "TestSupport",
+                "Server", "LogStore", "Config", "Admission", "Streaming", "Backends", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]

@@ -1,9 +1,11 @@
 import Admission
+import Backends
 import Chain
 import HTTPTypes
 import LogStore
 import Logging
 import Server
+import Supervisor
 import Synchronization
 import Config
 import EventStream
@@ -20,8 +22,32 @@ import Wire
 enum FuzzTargets {
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "synapse": synapse, "headers": headers, "ss58": ss58, "signature": signature, "config": config,
-        "matrix": matrix, "sse": sse, "http": http, "chain": chain, "request": request,
+        "matrix": matrix, "sse": sse, "http": http, "chain": chain, "request": request, "answer": answer,
+        "chat": chat, "metrics": metrics,
     ]
+
+    /// One event of an OpenAI-compatible stream, as any model server (or a stranger in its
+    /// place) may send it: decoded or refused with a backend error, never a trap.
+    static func chat(_ bytes: [UInt8]) {
+        _ = try? ChatCompletionStream.decode(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// A model server's Prometheus `/metrics`, read by `miners status`.
+    static func metrics(_ bytes: [UInt8]) {
+        let load = ServerLoad(metrics: bytes)
+        for value in [load.running, load.waiting, load.kvCacheUsage] {
+            if let value { precondition(value.isFinite, "a non-finite figure from /metrics") }
+        }
+    }
+
+    /// The mock backend's answer to a last message (form-encoded or not): it reads the
+    /// arithmetic of any text anyone sends, so it must stay short, well-formed and trap-free.
+    static func answer(_ bytes: [UInt8]) {
+        let answer = MockBackend.answer(to: Question(message: String(decoding: bytes, as: UTF8.self)))
+        let final = answer.split(separator: "So the final answer is: ").last ?? ""
+        precondition(answer.utf8.count < 200 && !final.isEmpty && !final.contains(" "), "malformed answer: \(answer)")
+        if verbose { print(answer) }
+    }
 
     /// The miner the `request` target serves: a mock answer, no metagraph (every valid
     /// signature is served), its log in a scratch database whose queue is never written (it

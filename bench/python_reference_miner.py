@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/python_reference_miner.py [--port 0] [--text "..."] [--delay-ms 0]
                                                      [--batch-size 4] [--hotkey-uri //Alice]
+                                                     [--openai-base-url http://127.0.0.1:8000/v1]
 
 What runs here is what a SN35 miner built from the guide (`creating-stream-miners.md`) runs:
 a `bittensor.Axon` (bittensor 10.5.0: FastAPI + uvicorn, the axon middleware, its default
@@ -16,10 +17,17 @@ items (each word with the whitespace after it, leading whitespace on the first),
 `delay_ms` (an async sleep; none at 0) before each item. No blacklist or priority function is
 attached (they need a metagraph); nothing talks to a chain or leaves loopback.
 
+With `--openai-base-url` the mock is replaced by an HTTP streaming backend, as a guide miner in
+front of vLLM or an OpenAI-compatible server has it: one shared aiohttp client session, `POST
+{base}/chat/completions` with `stream: true`, the SSE body read line by line, each `data:` event
+decoded with `json.loads` and each non-empty `choices[].delta.content` yielded as a token
+(`bench/token_to_wire.py` uses this).
+
 Prints `listening on 127.0.0.1:PORT` once the axon accepts connections; stops on SIGTERM/SIGINT.
 """
 import argparse
 import asyncio
+import json
 import re
 import signal
 import socket
@@ -30,6 +38,7 @@ import time
 import warnings
 from functools import partial
 from pathlib import Path
+from urllib.parse import parse_qs
 
 # Tests/interop/synapse.py redeclares a base field on purpose (as the subnet does); pydantic warns.
 warnings.filterwarnings("ignore", message='Field name "required_hash_fields"')
@@ -59,11 +68,46 @@ async def mock_stream(items, delay_s):
         yield item
 
 
+class OpenAIStreamer:
+    """Tokens from an OpenAI-compatible streaming server (aiohttp SSE client). The session is
+    created on first use, inside the axon's event loop, and shared by every request."""
+
+    def __init__(self, base_url, model="standin"):
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.model = model
+        self.session = None
+
+    async def stream(self, synapse):
+        import aiohttp  # a dependency of bittensor
+        if self.session is None:
+            self.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        messages = []
+        for role, message in zip(synapse.roles, synapse.messages):
+            # Validators form-encode the question; decode it as the Swift worker does.
+            question = parse_qs(message).get("question_text", [message])[0]
+            messages.append({"role": role, "content": question})
+        body = {"model": self.model, "stream": True, "messages": messages}
+        async with self.session.post(self.url, json=body) as response:
+            response.raise_for_status()
+            async for line in response.content:
+                if not line.startswith(b"data:"):
+                    continue
+                data = line[5:].strip()
+                if data == b"[DONE]":
+                    break
+                event = json.loads(data)
+                for choice in event.get("choices") or []:
+                    content = (choice.get("delta") or {}).get("content")
+                    if content:
+                        yield content
+
+
 class ReferenceMiner:
-    def __init__(self, text, delay_ms, batch_size):
+    def __init__(self, text, delay_ms, batch_size, openai_base_url=None):
         self.items = words(text)
         self.delay_s = delay_ms / 1000
         self.streaming_batch_size = batch_size
+        self.openai = OpenAIStreamer(openai_base_url) if openai_base_url else None
 
     def forward(self, synapse: StreameinsteinSynapse) -> StreameinsteinSynapse.BTStreamingResponse:
         # The guide's shape: a synchronous forward with an inner async _forward bound by partial.
@@ -97,8 +141,8 @@ class ReferenceMiner:
             except Exception as e:  # the guide logs and carries on (stop_on_forward_exception is off)
                 bt.logging.error(f"Error in forward: {e}")
 
-        token_streamer = partial(_forward, self, mock_stream(self.items, self.delay_s), init_time,
-                                 timeout_threshold)
+        streamer = self.openai.stream(synapse) if self.openai else mock_stream(self.items, self.delay_s)
+        token_streamer = partial(_forward, self, streamer, init_time, timeout_threshold)
         return synapse.create_streaming_response(token_streamer)
 
 
@@ -126,6 +170,7 @@ def main():
     parser.add_argument("--delay-ms", type=float, default=0.0)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--hotkey-uri", default="//Alice", help="the miner's hotkey (a dev URI)")
+    parser.add_argument("--openai-base-url", help="stream tokens from this OpenAI-compatible server instead of the mock")
     args = parser.parse_args()
 
     # The axon signs every response with its wallet's hotkey, so it needs the secret key: a
@@ -140,7 +185,7 @@ def main():
     port = args.port or free_port()
     axon = bt.Axon(wallet=wallet, port=port, ip="127.0.0.1", external_ip="127.0.0.1", external_port=port)
     axon.fast_config.host = "127.0.0.1"  # uvicorn would bind 0.0.0.0; loopback is enough here
-    miner = ReferenceMiner(args.text, args.delay_ms, args.batch_size)
+    miner = ReferenceMiner(args.text, args.delay_ms, args.batch_size, args.openai_base_url)
     axon.attach(forward_fn=miner.forward)  # verify_fn=None: the axon's default verify
     axon.start()
     if not wait_listening(port):

@@ -27,10 +27,13 @@ public protocol Backend: Sendable {
     func generate(_ request: GenerationRequest, report: GenerationReport) -> BackendItems
     /// Releases what the backend holds (connection pools) when the worker stops.
     func shutdown() async
+    /// The HTTP server behind the backend, nil for the mock.
+    var server: BackendServer? { get }
 }
 
 extension Backend {
     public func shutdown() async {}
+    public var server: BackendServer? { nil }
 
     public func generate(_ request: GenerationRequest) -> BackendItems {
         generate(request, report: GenerationReport())

@@ -1,4 +1,3 @@
-import AsyncAlgorithms
 import Synchronization
 
 /// One request's generation: a task of its own produces items into a channel that holds at most
@@ -8,14 +7,19 @@ public struct GenerationStream: AsyncSequence, Sendable {
     public typealias Element = String
     public typealias Failure = any Error
 
-    private let channel: AsyncThrowingChannel<String, any Error>
+    private let channel: Handoff
     private let producer: Task<Void, Never>
+
+    /// Where the producing task runs when set around `generate` (nil: Swift's global executor):
+    /// the worker sets the event loop of the request's connection, so that the backend's bytes,
+    /// their parsing and the validator's write stay on one thread.
+    @TaskLocal public static var executor: (any TaskExecutor)?
 
     /// Starts `produce`, which sends items through `send` and returns when it has no more.
     public init(_ produce: @escaping @Sendable (_ send: @Sendable (String) async -> Void) async throws -> Void) {
-        let channel = AsyncThrowingChannel<String, any Error>()
+        let channel = Handoff()
         self.channel = channel
-        self.producer = Task {
+        self.producer = Task(executorPreference: Self.executor) {
             do {
                 try await produce { item in await channel.send(item) }
                 channel.finish()
@@ -26,12 +30,12 @@ public struct GenerationStream: AsyncSequence, Sendable {
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        var base: AsyncThrowingChannel<String, any Error>.Iterator
+        let channel: Handoff
         let stopper: ProducerStopper
 
         public mutating func next() async throws -> String? {
             do {
-                guard let item = try await base.next() else {
+                guard let item = try await channel.next() else {
                     stopper.stop()
                     return nil
                 }
@@ -44,15 +48,15 @@ public struct GenerationStream: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(base: channel.makeAsyncIterator(), stopper: ProducerStopper(producer: producer, channel: channel))
+        AsyncIterator(channel: channel, stopper: ProducerStopper(producer: producer, channel: channel))
     }
 
     /// Cancels the producer when the consumer is done with the stream, however it ends.
     final class ProducerStopper: Sendable {
         let producer: Task<Void, Never>
-        let channel: AsyncThrowingChannel<String, any Error>
+        let channel: Handoff
 
-        init(producer: Task<Void, Never>, channel: AsyncThrowingChannel<String, any Error>) {
+        init(producer: Task<Void, Never>, channel: Handoff) {
             self.producer = producer
             self.channel = channel
         }
@@ -63,5 +67,175 @@ public struct GenerationStream: AsyncSequence, Sendable {
         }
 
         deinit { stop() }
+    }
+
+    /// The channel between the producer and the consumer: a rendezvous of one item, as
+    /// AsyncAlgorithms' `AsyncThrowingChannel` (which this replaces on the path of every token:
+    /// its general state machine for many producers and consumers, and the generic code it runs
+    /// unspecialised, cost more than the rest of a token's hand-over).
+    /// - `send` hands the item to a waiting consumer and returns, or waits until the consumer
+    ///   takes it; once the channel is finished, or the sending task is cancelled, it returns at
+    ///   once and the item is dropped.
+    /// - `next` returns the offered item, or waits for one; after `finish` it returns nil; after
+    ///   `fail` it throws the error once, then returns nil; when the consuming task is cancelled
+    ///   it returns nil (and so does every later call).
+    final class Handoff: Sendable {
+        private struct State: ~Copyable {
+            var offered: (item: String, producer: UnsafeContinuation<Void, Never>)?
+            var consumer: UnsafeContinuation<String?, any Error>?
+            var failure: (any Error)?
+            var finished = false
+            var consumerCancelled = false
+            var producerCancelled = false
+        }
+
+        private let state = Mutex(State())
+
+        func send(_ item: String) async {
+            // Without suspending (the usual case: the consumer is already waiting), as the
+            // channel this replaces: a waiting consumer gets the item even if this task was
+            // cancelled meanwhile.
+            enum Now { case delivered(UnsafeContinuation<String?, any Error>), dropped, wait }
+            let now: Now = state.withLock { state in
+                if let consumer = state.consumer {
+                    state.consumer = nil
+                    return .delivered(consumer)
+                }
+                return state.finished ? .dropped : .wait
+            }
+            switch now {
+            case .delivered(let consumer):
+                consumer.resume(returning: item)
+                return
+            case .dropped:
+                return
+            case .wait:
+                break
+            }
+            await withTaskCancellationHandler {
+                await withUnsafeContinuation { (producer: UnsafeContinuation<Void, Never>) in
+                    enum Action { case dropped, delivered(UnsafeContinuation<String?, any Error>), waiting }
+                    let action: Action = state.withLock { state in
+                        if let consumer = state.consumer {
+                            state.consumer = nil
+                            return .delivered(consumer)
+                        }
+                        if state.finished || state.producerCancelled { return .dropped }
+                        state.offered = (item, producer)
+                        return .waiting
+                    }
+                    switch action {
+                    case .dropped:
+                        producer.resume()
+                    case .delivered(let consumer):
+                        consumer.resume(returning: item)
+                        producer.resume()
+                    case .waiting:
+                        break
+                    }
+                }
+            } onCancel: {
+                let producer = state.withLock { state -> UnsafeContinuation<Void, Never>? in
+                    state.producerCancelled = true
+                    defer { state.offered = nil }
+                    return state.offered?.producer
+                }
+                producer?.resume()
+            }
+        }
+
+        func next() async throws -> String? {
+            // Without suspending when an item is offered or the channel has ended (whether or
+            // not this task is cancelled, as the channel this replaces).
+            enum Now { case item(String, UnsafeContinuation<Void, Never>), failure(any Error), end, wait }
+            let now: Now = state.withLock { state in
+                if let offered = state.offered {
+                    state.offered = nil
+                    return .item(offered.item, offered.producer)
+                }
+                if let failure = state.failure {
+                    state.failure = nil
+                    return .failure(failure)
+                }
+                return state.finished ? .end : .wait
+            }
+            switch now {
+            case .item(let item, let producer):
+                producer.resume()
+                return item
+            case .failure(let error):
+                throw error
+            case .end:
+                return nil
+            case .wait:
+                break
+            }
+            return try await withTaskCancellationHandler {
+                try await withUnsafeThrowingContinuation { (consumer: UnsafeContinuation<String?, any Error>) in
+                    enum Action { case item(String, UnsafeContinuation<Void, Never>), failure(any Error), end, waiting }
+                    let action: Action = state.withLock { state in
+                        if let offered = state.offered {
+                            state.offered = nil
+                            return .item(offered.item, offered.producer)
+                        }
+                        if let failure = state.failure {
+                            state.failure = nil
+                            return .failure(failure)
+                        }
+                        if state.finished || state.consumerCancelled { return .end }
+                        state.consumer = consumer
+                        return .waiting
+                    }
+                    switch action {
+                    case .item(let item, let producer):
+                        producer.resume()
+                        consumer.resume(returning: item)
+                    case .failure(let error):
+                        consumer.resume(throwing: error)
+                    case .end:
+                        consumer.resume(returning: nil)
+                    case .waiting:
+                        break
+                    }
+                }
+            } onCancel: {
+                let consumer = state.withLock { state -> UnsafeContinuation<String?, any Error>? in
+                    state.consumerCancelled = true
+                    defer { state.consumer = nil }
+                    return state.consumer
+                }
+                consumer?.resume(returning: nil)
+            }
+        }
+
+        /// No more items: a waiting consumer gets nil, a waiting producer returns (its item dropped).
+        func finish() {
+            let (consumer, producer) = state.withLock { state in
+                state.finished = true
+                defer {
+                    state.consumer = nil
+                    state.offered = nil
+                }
+                return (state.consumer, state.offered?.producer)
+            }
+            consumer?.resume(returning: nil)
+            producer?.resume()
+        }
+
+        /// The producer failed: the consumer gets `error` (once), then nil.
+        func fail(_ error: any Error) {
+            let (consumer, producer) = state.withLock { state in
+                guard !state.finished else { return (UnsafeContinuation<String?, any Error>?.none, UnsafeContinuation<Void, Never>?.none) }
+                state.finished = true
+                defer {
+                    state.consumer = nil
+                    state.offered = nil
+                }
+                if state.consumer == nil { state.failure = error }
+                return (state.consumer, state.offered?.producer)
+            }
+            consumer?.resume(throwing: error)
+            producer?.resume()
+        }
     }
 }

@@ -12,9 +12,13 @@ final class HTTPStreamClient: Sendable {
     let config: HTTPBackendConfig
     private let client: HTTPClient
 
-    init(_ config: HTTPBackendConfig) {
+    /// `connections`: how many streams may run at once when the config does not say
+    /// (`max_connections`). AsyncHTTPClient's default of 8 per host would make every stream
+    /// past the eighth wait for another's whole answer.
+    init(_ config: HTTPBackendConfig, connections: Int) {
         self.config = config
         var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, config.maxConnections ?? connections)
         configuration.timeout = .init(
             connect: .milliseconds(Int64(config.connectTimeout * 1000)),
             read: .milliseconds(Int64(config.idleTimeout * 1000))  // the longest silence mid-stream
@@ -24,6 +28,26 @@ final class HTTPStreamClient: Sendable {
 
     func shutdown() async {
         try? await client.shutdown()
+    }
+
+    /// POSTs `body` to `url` (the server's root and a path) and returns the status and up to
+    /// `limit` bytes of the answer: the small side requests (warm-up, keep-alive, tokenize).
+    func post(url: String, body: Data, headers: [String: String] = [:], timeout: Double, limit: Int = 1 << 20) async throws -> (status: Int, body: ByteBuffer) {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        for (name, value) in config.extraHeaders.merging(headers, uniquingKeysWith: { $1 }) {
+            request.headers.replaceOrAdd(name: name, value: value)
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            return (Int(response.status.code), try await response.body.collect(upTo: limit))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            throw BackendError(.unreachable, "\(url): \(error)")
+        }
     }
 
     /// POSTs `body` to `path` and hands every SSE event's data to `event`, which returns false

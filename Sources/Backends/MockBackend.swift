@@ -67,11 +67,12 @@ public struct MockBackend: Backend {
         return words
     }
 
-    /// The mock's answer: the value of the first `a op b` in the question when there is one,
-    /// otherwise a number derived from the question text (stable across runs and machines).
+    /// The mock's answer: the value of the arithmetic the question asks (see `ArithmeticAnswer`)
+    /// when it asks some, otherwise a number derived from the question text (stable across runs
+    /// and machines). Nothing numeric follows the number after `the final answer is:`, where
+    /// the validator's `math_score` reads it.
     public static func answer(to question: Question) -> String {
-        let value = ArithmeticAnswer.evaluate(question.text).map(ArithmeticAnswer.format)
-            ?? String(stableNumber(question.text))
+        let value = ArithmeticAnswer.answer(question.text) ?? String(stableNumber(question.text))
         return "The answer is \(value). So the final answer is: \(value)"
     }
 

@@ -8,9 +8,10 @@ public struct OpenAIBackend: Backend {
 
     public var kind: String { "openai" }
 
-    public init(_ config: OpenAIBackendConfig) {
+    /// `connections`: the pool's size when the config does not set `max_connections`.
+    public init(_ config: OpenAIBackendConfig, connections: Int = 8) {
         self.config = config
-        self.http = HTTPStreamClient(config.http)
+        self.http = HTTPStreamClient(config.http, connections: connections)
     }
 
     /// Why the backend cannot work in this environment (its API key variable is unset), or nil.
@@ -21,49 +22,41 @@ public struct OpenAIBackend: Backend {
 
     public func shutdown() async { await http.shutdown() }
 
-    func body(_ request: GenerationRequest) -> [String: Any] {
-        var body: [String: Any] = [
-            "model": config.model,
-            "stream": true,
-            "stream_options": ["include_usage": true],
-            "messages": request.chatTurns(system: config.systemPrompt).map { ["role": $0.role, "content": $0.text] },
-        ]
-        if let temperature = config.temperature { body["temperature"] = temperature }
-        if let topP = config.topP { body["top_p"] = topP }
-        if let maxTokens = config.maxTokens { body["max_tokens"] = maxTokens }
+    /// The request's body; `maxTokens` caps it below anything the config says (the warm-up).
+    func body(_ request: GenerationRequest, maxTokens: Int? = nil) -> [String: Any] {
+        var body = ChatCompletionStream.body(
+            model: config.model, turns: request.chatTurns(system: config.systemPrompt),
+            maxTokens: config.maxTokens, temperature: config.temperature, topP: config.topP
+        )
+        for (key, value) in config.extraBody { body[key] = value.jsonObject }
+        if let maxTokens { body["max_tokens"] = maxTokens }
+        if config.reasoning == .disable {
+            var kwargs = body["chat_template_kwargs"] as? [String: Any] ?? [:]
+            kwargs["enable_thinking"] = false
+            body["chat_template_kwargs"] = kwargs
+        }
         return body
     }
 
+    private var headers: [String: String] {
+        guard let variable = config.apiKeyEnv, let key = ProcessInfo.processInfo.environment[variable] else { return [:] }
+        return ["Authorization": "Bearer \(key)"]
+    }
+
+    private var chat: ChatCompletionStream {
+        ChatCompletionStream(http: http, path: "/chat/completions", reasoning: config.reasoning)
+    }
+
     public func generate(_ request: GenerationRequest, report: GenerationReport) -> BackendItems {
-        let body = (try? JSONSerialization.data(withJSONObject: body(request), options: [.sortedKeys])) ?? Data()
-        var headers: [String: String] = [:]
-        if let variable = config.apiKeyEnv, let key = ProcessInfo.processInfo.environment[variable] {
-            headers["Authorization"] = "Bearer \(key)"
+        let body = ChatCompletionStream.encode(body(request))
+        return GenerationStream { [chat, headers] send in
+            try await chat.run(body: body, headers: headers, report: report, send: send)
         }
-        return GenerationStream { [http, headers] send in
-            var finished = false
-            try await http.streamEvents(path: "/chat/completions", body: body, headers: headers) { data in
-                if data == "[DONE]" {
-                    finished = true
-                    return false
-                }
-                guard let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else {
-                    throw BackendError(.malformed, "an event that is not JSON: \(data.prefix(200))")
-                }
-                if let error = object["error"] {
-                    throw BackendError(.http, "the server reported an error mid-stream: \(error)")
-                }
-                if let usage = object["usage"] as? [String: Any] {
-                    report.recordUsage(prompt: usage["prompt_tokens"] as? Int, completion: usage["completion_tokens"] as? Int)
-                }
-                for choice in object["choices"] as? [[String: Any]] ?? [] {
-                    if let delta = choice["delta"] as? [String: Any], let content = delta["content"] as? String, !content.isEmpty {
-                        await send(content)
-                    }
-                }
-                return true
-            }
-            if !finished { throw BackendError(.closedEarly, "the stream ended without data: [DONE]") }
+    }
+
+    public var server: BackendServer? {
+        BackendServer(http: http, model: config.model, headers: headers) { [self] request, maxTokens in
+            (path: "/chat/completions", body: ChatCompletionStream.encode(body(request, maxTokens: maxTokens)))
         }
     }
 }

@@ -8,7 +8,7 @@ struct ConfigReader {
 
     static let topKeys = ["database", "supervisor", "defaults", "miners"]
     static let minerKeys = [
-        "name", "hotkey", "wallet", "host", "port", "synapses", "streaming_batch_size", "timeout",
+        "name", "hotkey", "wallet", "host", "port", "synapses", "streaming_batch_size", "max_batch_chars", "max_batch_tokens", "timeout",
         "stop_on_forward_exception", "max_body_bytes", "backend", "restart", "blacklist",
         "max_concurrent_streams", "max_queued_requests", "max_nonce_skew",
         "max_connections", "max_connections_per_ip", "max_header_bytes", "header_timeout", "body_timeout", "idle_timeout",
@@ -23,9 +23,16 @@ struct ConfigReader {
     static let restartKeys = ["backoff_initial", "backoff_max", "min_uptime", "max_restarts", "window", "crash_loop_cooldown"]
     static let supervisorKeys = ["grace_period", "log_dir", "metrics_port", "metrics_host"]
     static let mockKeys = ["kind", "text", "delay_ms", "fail_after"]
-    static let httpKeys = ["kind", "base_url", "extra_headers", "connect_timeout", "idle_timeout", "system_prompt"]
-    static let openAIKeys = httpKeys + ["model", "api_key_env", "temperature", "top_p", "max_tokens"]
-    static let tgiKeys = httpKeys + ["max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "stop", "message_template", "assistant_prefix"]
+    static let httpKeys = [
+        "kind", "base_url", "extra_headers", "connect_timeout", "idle_timeout", "system_prompt",
+        "max_connections", "warmup", "keep_alive", "metrics_url",
+    ]
+    static let openAIKeys = httpKeys + ["model", "api_key_env", "temperature", "top_p", "max_tokens", "reasoning", "extra_body"]
+    static let tgiKeys = httpKeys + [
+        "api", "max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "seed", "stop", "message_template", "assistant_prefix",
+    ]
+    /// Fields the backend itself writes: an `extra_body` that set them would break the stream.
+    static let reservedBodyKeys = ["stream", "messages"]
     static let backendKinds = ["mock", "openai", "tgi"]
 
     /// Two listening addresses that cannot both bind one port: the same, or either a wildcard
@@ -155,6 +162,12 @@ struct ConfigReader {
         }
         if let value = fields["streaming_batch_size"] {
             miner.streamingBatchSize = try integer(value, miner: name, field: "streaming_batch_size", in: 1...100_000)
+        }
+        if let value = fields["max_batch_chars"] {
+            miner.batchBounds.maxChars = try integer(value, miner: name, field: "max_batch_chars", in: 1...1_000_000)
+        }
+        if let value = fields["max_batch_tokens"] {
+            miner.batchBounds.maxTokens = try integer(value, miner: name, field: "max_batch_tokens", in: 1...1_000_000)
         }
         if let value = fields["max_request_timeout"] {
             miner.maxRequestTimeout = try seconds(value, miner: name, field: "max_request_timeout", max: MinerConfig.maxRequestTimeoutLimit)
@@ -398,10 +411,28 @@ struct ConfigReader {
             if let value = fields["top_p"] { config.topP = try number(value, miner: miner, field: "backend.top_p", in: 0...1) }
             if let value = fields["max_tokens"] { config.maxTokens = try integer(value, miner: miner, field: "backend.max_tokens", in: 1...1_000_000) }
             if let value = fields["system_prompt"] { config.systemPrompt = try optionalText(value, miner: miner, field: "backend.system_prompt") }
+            if let value = fields["reasoning"] { config.reasoning = try choice(value, miner: miner, field: "backend.reasoning") }
+            if let value = fields["extra_body"] {
+                guard case .object(let body) = try configValue(value, miner: miner, field: "backend.extra_body", depth: 0) else {
+                    throw error(value, miner: miner, field: "backend.extra_body", "expected a mapping of request fields, e.g. {top_k: 20, chat_template_kwargs: {enable_thinking: false}}")
+                }
+                if let reserved = Self.reservedBodyKeys.first(where: { body[$0] != nil }) {
+                    throw error(value, miner: miner, field: "backend.extra_body.\(reserved)", "is set by the backend itself and cannot be overridden")
+                }
+                config.extraBody = body
+            }
             return .openai(config)
         case "tgi":
             let fields = try entries(node, known: Self.tgiKeys, miner: miner, field: "backend")
             var config = TGIBackendConfig(http: try http(fields, node: node, miner: miner))
+            if let value = fields["api"] { config.api = try choice(value, miner: miner, field: "backend.api") }
+            if let value = fields["seed"] { config.seed = try integer(value, miner: miner, field: "backend.seed", in: 0...Int(UInt32.max)) }
+            if config.api == .messages {
+                // The Messages API takes only OpenAI's fields and lays the prompt out itself.
+                for key in ["top_k", "repetition_penalty", "message_template", "assistant_prefix"] where fields[key] != nil {
+                    throw error(fields[key], miner: miner, field: "backend.\(key)", "is only used with 'api: generate' (TGI's Messages API has no such field)")
+                }
+            }
             if let value = fields["max_new_tokens"] { config.maxNewTokens = try integer(value, miner: miner, field: "backend.max_new_tokens", in: 1...1_000_000) }
             if let value = fields["temperature"] { config.temperature = try number(value, miner: miner, field: "backend.temperature", in: 0...100) }
             if let value = fields["top_p"] { config.topP = try number(value, miner: miner, field: "backend.top_p", in: 0...1) }
@@ -432,6 +463,16 @@ struct ConfigReader {
         var config = HTTPBackendConfig(baseURL: url.hasSuffix("/") ? String(url.dropLast()) : url)
         if let value = fields["connect_timeout"] { config.connectTimeout = try seconds(value, miner: miner, field: "backend.connect_timeout", max: 300) }
         if let value = fields["idle_timeout"] { config.idleTimeout = try seconds(value, miner: miner, field: "backend.idle_timeout", max: 3600) }
+        if let value = fields["max_connections"] { config.maxConnections = try integer(value, miner: miner, field: "backend.max_connections", in: 1...10_000) }
+        if let value = fields["warmup"] { config.warmup = try bool(value, miner: miner, field: "backend.warmup") }
+        if let value = fields["keep_alive"] { config.keepAlive = try keepAlive(value, miner: miner) }
+        if let value = fields["metrics_url"] {
+            let metrics = try nonEmptyString(value, miner: miner, field: "backend.metrics_url")
+            guard metrics.hasPrefix("http://") || metrics.hasPrefix("https://") else {
+                throw error(value, miner: miner, field: "backend.metrics_url", "expected an http:// or https:// URL, got '\(metrics)'")
+            }
+            config.metricsURL = metrics
+        }
         if let value = fields["extra_headers"] {
             guard let mapping = value.mapping else { throw error(value, miner: miner, field: "backend.extra_headers", "expected a mapping of header names to values") }
             for (key, header) in mapping {
@@ -439,6 +480,69 @@ struct ConfigReader {
             }
         }
         return config
+    }
+
+    /// `-1` (forever), `0`, a number of seconds, or a duration such as `30m`, `1h30m`, `45s`.
+    private func keepAlive(_ node: Node, miner: String?) throws(ConfigError) -> KeepAlive {
+        if node.scalar != nil, let seconds = node.int, (-1...31_536_000).contains(seconds) { return .seconds(seconds) }
+        if let text = node.scalar?.string, text.utf8.count <= 32, Self.isGoDuration(text) { return .duration(text) }
+        throw error(node, miner: miner, field: "backend.keep_alive", "expected -1 (keep the model loaded), a number of seconds up to a year, or a duration such as 30m or 1h, got '\(node.string ?? "?")'")
+    }
+
+    /// `-?(digits unit)+` with Go's units, as Ollama parses `keep_alive`.
+    static func isGoDuration(_ text: String) -> Bool {
+        var rest = Substring(text)
+        if rest.hasPrefix("-") { rest = rest.dropFirst() }
+        guard !rest.isEmpty else { return false }
+        while !rest.isEmpty {
+            let digits = rest.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
+            guard !digits.isEmpty, digits.filter({ $0 == "." }).count <= 1 else { return false }
+            rest = rest.dropFirst(digits.count)
+            guard let unit = ["ns", "us", "µs", "ms", "s", "m", "h"].sorted(by: { $0.count > $1.count }).first(where: { rest.hasPrefix($0) }) else { return false }
+            rest = rest.dropFirst(unit.count)
+        }
+        return true
+    }
+
+    /// One of an enum's raw values, naming them all when it is not.
+    private func choice<T: RawRepresentable & CaseIterable>(_ node: Node, miner: String?, field: String) throws(ConfigError) -> T where T.RawValue == String {
+        let names = T.allCases.map(\.rawValue)
+        guard let text = node.scalar?.string, let value = T(rawValue: text) else {
+            throw error(node, miner: miner, field: field, "expected one of: \(names.joined(separator: ", ")), got '\(node.string ?? "?")'")
+        }
+        return value
+    }
+
+    /// A YAML value as a JSON one, at most 16 levels deep (the config is the operator's, but a
+    /// recursive walk is bounded all the same).
+    private func configValue(_ node: Node, miner: String?, field: String, depth: Int) throws(ConfigError) -> ConfigValue {
+        guard depth < 16 else { throw error(node, miner: miner, field: field, "nested more than 16 levels deep") }
+        switch node {
+        case .scalar(let scalar):
+            if node.null != nil || scalar.tag.description == Tag.Name.null.rawValue { return .null }
+            if let value = node.bool, scalar.style == .plain { return .bool(value) }
+            if let value = node.int, scalar.style == .plain { return .int(value) }
+            if let value = node.float, scalar.style == .plain, value.isFinite { return .double(value) }
+            return .string(scalar.string)
+        case .sequence(let sequence):
+            var values: [ConfigValue] = []
+            for item in sequence { values.append(try configValue(item, miner: miner, field: field, depth: depth + 1)) }
+            return .array(values)
+        case .mapping(let mapping):
+            var fields: [String: ConfigValue] = [:]
+            for (key, value) in mapping {
+                let name = try nonEmptyString(key, miner: miner, field: field)
+                fields[name] = try configValue(value, miner: miner, field: "\(field).\(name)", depth: depth + 1)
+            }
+            return .object(fields)
+        case .alias:
+            throw error(node, miner: miner, field: field, "aliases are not supported here")
+        }
+    }
+
+    private func bool(_ node: Node, miner: String?, field: String) throws(ConfigError) -> Bool {
+        guard node.scalar != nil, let value = node.bool else { throw error(node, miner: miner, field: field, "expected true or false, got '\(node.string ?? "?")'") }
+        return value
     }
 
     private func string(_ node: Node, miner: String?, field: String) throws(ConfigError) -> String {

@@ -22,8 +22,9 @@ public struct MatrixConfig: Sendable {
         public var requests = 20
         public var rate: Double?
         public var validators = 2
-        /// nil: arithmetic questions with known answers.
+        /// nil: arithmetic questions with known answers, posed in `questionStyle`.
         public var question: String?
+        public var questionStyle = QuestionStyle.einstein
         public var reference: Double?
         public var maxDuration = 300.0
     }
@@ -95,7 +96,7 @@ public struct MatrixConfig: Sendable {
     }
 
     static let topKeys = ["database", "hotkey", "load", "axes"]
-    static let loadKeys = ["requests", "rate", "validators", "question", "reference", "max_duration"]
+    static let loadKeys = ["requests", "rate", "validators", "question", "question_style", "reference", "max_duration"]
     static let axisKeys = ["backend", "streaming_batch_size", "timeout", "validator_timeout", "concurrency"]
 
     public static func load(path: String) throws(ConfigError) -> MatrixConfig {
@@ -121,6 +122,13 @@ public struct MatrixConfig: Sendable {
             if let value = load["validators"] { config.load.validators = try reader.integer(value, field: "load.validators", in: 1...1000) }
             if let value = load["question"], value.string != "arithmetic" {
                 config.load.question = try reader.nonEmptyString(value, field: "load.question")
+            }
+            if let value = load["question_style"] {
+                guard let text = value.scalar?.string, let style = QuestionStyle(rawValue: text) else {
+                    let names = QuestionStyle.allCases.map(\.rawValue).joined(separator: ", ")
+                    throw reader.error(value, field: "load.question_style", "expected one of: \(names), got '\(value.string ?? "?")'")
+                }
+                config.load.questionStyle = style
             }
             if let value = load["reference"] {
                 guard let number = value.float else { throw reader.error(value, field: "load.reference", "expected the number that answers load.question") }

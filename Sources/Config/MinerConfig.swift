@@ -8,6 +8,9 @@ public struct MinerConfig: Sendable, Equatable {
     /// Synapse names served as `POST /<name>`.
     public var synapses: [String]
     public var streamingBatchSize: Int
+    /// Bounds on one batch besides its item count: a batch that would pass one is sent early,
+    /// so no chunk a validator reads exceeds its streaming penalty's limit (200 tokens).
+    public var batchBounds = BatchBoundsConfig()
     public var timeout: TimeoutPolicy
     /// The most a request's `timeout` may ask for (validators send 10–17 s); above it → 400.
     /// One bound for the request's whole budget: the stream slot wait, the nonce window, the
@@ -102,6 +105,20 @@ public enum BackendConfig: Sendable, Equatable {
     }
 }
 
+/// `max_batch_chars` and `max_batch_tokens`: nil leaves that bound off.
+public struct BatchBoundsConfig: Sendable, Equatable {
+    /// Unicode scalars in one batch's text.
+    public var maxChars: Int?
+    /// Tokens in one batch, counted by the backend's server (`/tokenize`) where it has one,
+    /// else one per item.
+    public var maxTokens: Int?
+
+    public init(maxChars: Int? = nil, maxTokens: Int? = nil) {
+        self.maxChars = maxChars
+        self.maxTokens = maxTokens
+    }
+}
+
 /// What both HTTP backends share: where the server is and how long to wait for it.
 public struct HTTPBackendConfig: Sendable, Equatable {
     public var baseURL: String
@@ -111,10 +128,52 @@ public struct HTTPBackendConfig: Sendable, Equatable {
     public var connectTimeout: Double = 5
     /// Seconds the server may stay silent in the middle of a stream.
     public var idleTimeout: Double = 30
+    /// Connections kept to the server, one per concurrent stream; nil: the miner's
+    /// `max_concurrent_streams`, so every admitted request has one.
+    public var maxConnections: Int?
+    /// One small request at worker start, before the worker reports ready.
+    public var warmup = false
+    /// Ollama's `keep_alive` (`-1` forever, `30m`, seconds): sent through the native API at
+    /// start and every minute after, so the model is loaded when a validator asks.
+    public var keepAlive: KeepAlive?
+    /// Where the server's Prometheus metrics are; nil: `/metrics` at the server's root.
+    public var metricsURL: String?
 
     public init(baseURL: String) {
         self.baseURL = baseURL
     }
+
+    /// The server's root: `base_url` without a trailing `/v1` (where `/metrics`, `/tokenize`,
+    /// `/health` and Ollama's `/api` live).
+    public var rootURL: String {
+        baseURL.hasSuffix("/v1") ? String(baseURL.dropLast(3)) : baseURL
+    }
+
+    public var metricsEndpoint: String { metricsURL ?? rootURL + "/metrics" }
+}
+
+/// Ollama's keep-alive value, as its API takes it: seconds or a Go duration string.
+public enum KeepAlive: Sendable, Equatable, CustomStringConvertible {
+    case seconds(Int)
+    case duration(String)
+
+    public var description: String {
+        switch self {
+        case .seconds(let seconds): String(seconds)
+        case .duration(let text): text
+        }
+    }
+}
+
+/// What the OpenAI backend does with a reasoning model's thinking (`reasoning_content` or
+/// `reasoning` deltas).
+public enum ReasoningMode: String, Sendable, Equatable, CaseIterable {
+    /// Stream only the answer; the thinking is counted and timed in the log.
+    case drop
+    /// Stream the thinking too, before the answer.
+    case stream
+    /// Ask the server not to think (`chat_template_kwargs: {enable_thinking: false}`).
+    case disable
 }
 
 /// An OpenAI-compatible chat server (OpenAI, vLLM, llama.cpp's server, Ollama).
@@ -128,8 +187,15 @@ public struct OpenAIBackendConfig: Sendable, Equatable {
     public var apiKeyEnv: String?
     public var temperature: Double?
     public var topP: Double?
-    public var maxTokens: Int?
+    /// A validator waits 10–17 s: an answer past a few hundred tokens is never read.
+    public var maxTokens = OpenAIBackendConfig.defaultMaxTokens
     public var systemPrompt: String? = OpenAIBackendConfig.defaultSystemPrompt
+    public var reasoning = ReasoningMode.drop
+    /// Fields merged into every request body as given (`top_k`, `min_p`, `seed`,
+    /// `chat_template_kwargs`, ...): the servers' extensions to OpenAI's API.
+    public var extraBody: [String: ConfigValue] = [:]
+
+    public static let defaultMaxTokens = 1024
 
     public init(http: HTTPBackendConfig, model: String) {
         self.http = http
@@ -137,9 +203,18 @@ public struct OpenAIBackendConfig: Sendable, Equatable {
     }
 }
 
-/// A HuggingFace text-generation-inference server (`/generate_stream`).
+/// A HuggingFace text-generation-inference server.
 public struct TGIBackendConfig: Sendable, Equatable {
+    public enum API: String, Sendable, Equatable, CaseIterable {
+        /// `/v1/chat/completions` (TGI ≥ 1.4): the model's own chat template.
+        case messages
+        /// `/generate_stream`, with the prompt laid out by `message_template`.
+        case generate
+    }
+
     public var http: HTTPBackendConfig
+    public var api = API.messages
+    public var seed: Int?
     public var maxNewTokens = 512
     public var temperature: Double?
     public var topP: Double?

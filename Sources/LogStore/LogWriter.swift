@@ -32,6 +32,16 @@ public final class LogWriter: Service, Sendable {
         var asides: [String] = []
         var lost = 0
         var firstFailure: (at: Double, error: String)?
+        /// The run loop, parked while nothing is queued (no wake-ups of an idle worker).
+        var waiter: CheckedContinuation<Void, Never>?
+        /// The run loop is to end (cancelled or stopping gracefully): it parks no more.
+        var stopping = false
+
+        /// Something was queued: the parked run loop starts its interval.
+        mutating func wake() {
+            waiter?.resume()
+            waiter = nil
+        }
     }
     private let pending = Mutex(Pending())
     private let interval: Duration
@@ -72,6 +82,7 @@ public final class LogWriter: Service, Sendable {
             if let journal { journal.finished(journalID ?? journal.newID(), record) }
             state.entries.append(.request(record, journalID: journalID))
             trim(&state)
+            state.wake()
         }
     }
 
@@ -86,6 +97,7 @@ public final class LogWriter: Service, Sendable {
             } else {
                 state.entries.append(.correction(record))
             }
+            state.wake()
         }
     }
 
@@ -94,6 +106,7 @@ public final class LogWriter: Service, Sendable {
         pending.withLock { state in
             state.entries.append(.lifecycle(event))
             trim(&state)
+            state.wake()
         }
     }
 
@@ -102,6 +115,7 @@ public final class LogWriter: Service, Sendable {
         pending.withLock { state in
             state.entries.append(.chain(event))
             trim(&state)
+            state.wake()
         }
     }
 
@@ -121,13 +135,44 @@ public final class LogWriter: Service, Sendable {
     public func run() async throws {
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                // Parked while nothing is queued: an idle worker's writer does not wake up ten
+                // times a second. The first record starts the interval; what comes within it
+                // joins the same transaction.
+                await waitForEntries()
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
                 try? await Task.sleep(for: interval)
                 // A cancelled task cannot start GRDB's async write; the final flush below does it.
                 if Task.isCancelled { break }
                 await flushInBackground()
             }
-        } onGracefulShutdown: {}
+        } onGracefulShutdown: { [self] in
+            stopWaiting()
+        }
         flush()
+    }
+
+    /// Returns once something is queued (at once if something is), or the loop is to end.
+    private func waitForEntries() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+                pending.withLock { state in
+                    if !state.entries.isEmpty || state.lost > 0 || state.stopping {
+                        waiter.resume()
+                    } else {
+                        state.waiter = waiter
+                    }
+                }
+            }
+        } onCancel: {
+            stopWaiting()
+        }
+    }
+
+    private func stopWaiting() {
+        pending.withLock { state in
+            state.stopping = true
+            state.wake()
+        }
     }
 
     /// Writes everything queued so far in one transaction. A failed write keeps the records
@@ -267,8 +312,8 @@ public final class LogWriter: Service, Sendable {
                 dendrite_ip, dendrite_version, uuid, nonce, timeout, received_at, first_batch_at, finished_at,
                 outcome, status, reason, batches, items_sent, bytes_sent, items_generated, items_unsent,
                 final_answer_sent, detail, queue_wait_s, backend_first_item_s, backend_items_per_s, prompt_tokens,
-                completion_tokens, largest_batch, batch_span_s, claimed_hotkey, count)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                completion_tokens, largest_batch, batch_span_s, claimed_hotkey, count, reasoning_items, reasoning_s)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         let values: [(any DatabaseValueConvertible)?] = [
             record.worker, record.minerHotkey, record.synapse, record.backend, record.batchSize,
@@ -279,7 +324,7 @@ public final class LogWriter: Service, Sendable {
             record.backendFirstItem, record.backendItemsPerSecond, record.promptTokens, record.completionTokens,
             record.batches.map(\.items).max() ?? 0,
             record.batches.isEmpty ? nil : record.batches.map(\.offset).max()! - record.batches.map(\.offset).min()!,
-            record.claimedHotkey, record.count,
+            record.claimedHotkey, record.count, record.reasoningItems, record.reasoningSeconds,
         ]
         try request.execute(arguments: StatementArguments(values))
         let requestID = db.lastInsertedRowID

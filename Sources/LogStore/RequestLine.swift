@@ -35,6 +35,7 @@ enum RequestLine {
             line += null
         }
         text(record.claimedHotkey); int(record.count)
+        int(record.reasoningItems); real(record.reasoningSeconds)
         return line
     }
 
@@ -42,8 +43,8 @@ enum RequestLine {
     static func decode(_ line: Substring) -> RequestRecord? {
         let fields = line.split(separator: "\t", omittingEmptySubsequences: false).map(String.init)
         // 29 fields before refusal counts and claimed hotkeys were journaled (a journal left by
-        // an older worker), 31 since.
-        guard fields.count == 29 || fields.count == 31 else { return nil }
+        // an older worker), 31 since, 33 with reasoning.
+        guard [29, 31, 33].contains(fields.count) else { return nil }
         var index = 0
         func next() -> String {
             defer { index += 1 }
@@ -104,10 +105,15 @@ enum RequestLine {
                   let sentBatches = Int(parts[3]), let dropped = Int(parts[4]) else { return nil }
             record.timeoutEvent = TimeoutRecord(at: at, limit: limit, elapsed: elapsed, batchesSent: sentBatches, itemsDropped: dropped)
         }
-        if fields.count == 31 {
+        if fields.count >= 31 {
             record.claimedHotkey = text()
             guard let count = number(Int.self) ?? nil, count >= 1 else { return nil }
             record.count = count
+        }
+        if fields.count == 33 {
+            guard let items = number(Int.self) ?? nil, items >= 0, let seconds = number(Double.self) else { return nil }
+            record.reasoningItems = items
+            record.reasoningSeconds = seconds
         }
         return record
     }

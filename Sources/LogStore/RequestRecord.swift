@@ -35,6 +35,10 @@ public struct RequestRecord: Sendable, Equatable {
     public var backendItemsPerSecond: Double?
     public var promptTokens: Int?
     public var completionTokens: Int?
+    /// Pieces of a reasoning model's thinking, streamed or not, and the seconds from the
+    /// first to the last.
+    public var reasoningItems = 0
+    public var reasoningSeconds: Double?
     public var itemsSent = 0
     public var bytesSent = 0
     public var itemsGenerated = 0

@@ -19,7 +19,7 @@ public struct InProcessRequests: Sendable {
     public init(worker: Worker, log: LogWriter) throws {
         responder = worker.makeResponder(
             log: log, refusals: RefusalLog(log: log, logger: worker.logger), admission: try worker.makeAdmission(),
-            backend: worker.miner.backend.makeBackend(), drain: StopSignal(), onForwardException: { _ in }
+            backend: worker.miner.makeBackend(), drain: StopSignal(), onForwardException: { _ in }
         )
         self.logger = worker.logger
     }

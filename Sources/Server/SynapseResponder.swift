@@ -26,6 +26,8 @@ struct SynapseResponder: HTTPResponder {
     let drain: StopSignal
     /// Called after a response whose backend failed, when the miner stops on forward exceptions.
     let onForwardException: @Sendable (String) -> Void
+    /// `max_batch_chars` and `max_batch_tokens`, with the backend's token counter.
+    var batchBounds = BatchBounds()
     /// Unix seconds now: when a request arrived, for its nonce's freshness and the log.
     var wallClock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
 
@@ -167,14 +169,22 @@ struct SynapseResponder: HTTPResponder {
         record.status = 200
         let report = GenerationReport()
         let journalID = log.started(record)
+        // A network backend's stream (its reader, the engine, the writer) runs on the
+        // connection's event loop (see EventLoopTaskExecutor). The mock's timers fire on
+        // Swift's pool: it stays there.
+        let executor = EventLoopTaskExecutor(connection.eventLoop)
+        let items = GenerationStream.$executor.withValue(executor) {
+            backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string)), report: report)
+        }
         let session = StreamSession(
-            engine: StreamingEngine(batchSize: miner.streamingBatchSize),
-            items: backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string)), report: report),
+            engine: StreamingEngine(batchSize: miner.streamingBatchSize, bounds: batchBounds),
+            items: items,
             deadline: budget.deadline(from: timing.receivedAt),
             receivedAt: timing.receivedAt,
             clock: ContinuousClock(),
             disconnect: watcher,
-            drain: drain
+            drain: drain,
+            executor: items is GenerationStream ? executor : nil
         )
         // The deadline bounds the writes too: a client that stops reading would otherwise hold
         // its stream slot (and the answer's buffers) until it closes the socket.
@@ -237,6 +247,8 @@ struct SynapseResponder: HTTPResponder {
         record.backendItemsPerSecond = result.summary.itemsPerSecond
         record.promptTokens = report.promptTokens
         record.completionTokens = report.completionTokens
+        record.reasoningItems = report.reasoningItems
+        record.reasoningSeconds = report.reasoningTime.map(\.seconds)
         record.firstBatchAt = result.written.first.map { timing.receivedAtUnix + $0.offset }
         if case .failed(let error) = result.summary.end { record.reason = error }
         if result.summary.end == .stopped { record.reason = "worker stopping: shutdown grace period over" }

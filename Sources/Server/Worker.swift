@@ -77,16 +77,19 @@ public struct Worker: Sendable {
         let now = wallClock()
         let served = try RecentNonces.read(database, worker: miner.name, since: now - admission.nonceMemory)
         for entry in served { admission.remember(hotkey: entry.hotkey, uuid: entry.uuid, nonce: entry.nonce, now: now) }
-        let backend = try miner.backend.makeCheckedBackend()
+        let backend = try miner.makeCheckedBackend()
         let app = makeApplication(
             log: log, refusals: refusals, admission: admission, backend: backend, drain: orders.drain, onRunning: onRunning
         ) { error in
             orders.order(.forwardException(error))
         }
-        var configuration = ServiceGroupConfiguration(
-            services: [.init(service: orders), .init(service: log), .init(service: refusals), .init(service: app)],
-            logger: logger
-        )
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: orders), .init(service: log), .init(service: refusals), .init(service: app),
+        ]
+        if let server = backend.server, let keepAlive = server.config.keepAlive {
+            services.append(.init(service: BackendKeepAlive(server: server, value: keepAlive, logger: logger)))
+        }
+        var configuration = ServiceGroupConfiguration(services: services, logger: logger)
         // A backstop: streams end at the grace period; anything still hanging is cancelled.
         configuration.maximumGracefulShutdownDuration = gracePeriod + .seconds(5)
         let group = ServiceGroup(configuration: configuration)
@@ -130,6 +133,7 @@ public struct Worker: Sendable {
             onForwardException: onForwardException
         )
         responder.wallClock = wallClock
+        responder.batchBounds = miner.makeBatchBounds(backend: backend)
         return responder
     }
 
@@ -144,7 +148,7 @@ public struct Worker: Sendable {
     ) -> Application<SynapseResponder> {
         let refusals = refusals ?? RefusalLog(log: log, logger: logger)
         let responder = makeResponder(
-            log: log, refusals: refusals, admission: admission, backend: backend ?? miner.backend.makeBackend(), drain: drain,
+            log: log, refusals: refusals, admission: admission, backend: backend ?? miner.makeBackend(), drain: drain,
             onForwardException: onForwardException
         )
         let connections = ConnectionTable(limits: miner.limits)
@@ -171,13 +175,31 @@ public struct Worker: Sendable {
             configuration: .init(
                 address: .hostname(miner.host, port: miner.port), serverName: "miners", backlog: max(256, limits.maxConnections)
             ),
-            onServerRunning: { [logger, miner] channel in
+            onServerRunning: { [logger, miner, backend = responder.backend] channel in
                 let port = channel.localAddress?.port ?? miner.port
+                // Connections wait in the backlog meanwhile; a stop cancels the warm-up.
+                if let server = backend.server, server.config.warmup { await Self.warmUp(server, logger: logger) }
                 logger.info("miner \(miner.name) (\(miner.hotkey)) serving \(miner.synapses.joined(separator: ", ")) on \(miner.host):\(port)")
                 await onRunning(port)
             },
             logger: logger
         )
     }
-}
 
+    /// The longest a warm-up may take: Ollama's own limit for loading a model.
+    static let warmUpTimeout = 300.0
+
+    /// `warmup: true`: one small request before the worker reports ready. A failure is
+    /// logged, not fatal: the server may come up later, and the miner serves meanwhile.
+    static func warmUp(_ server: BackendServer, logger: Logger) async {
+        let started = ContinuousClock.now
+        do {
+            try await cancelWhenGracefulShutdown { try await server.warmUp(timeout: warmUpTimeout) }
+            logger.info("backend warm-up took \(started.duration(to: .now))")
+        } catch is CancellationError {
+            logger.notice("backend warm-up cancelled: the worker is stopping")
+        } catch {
+            logger.warning("backend warm-up failed after \(started.duration(to: .now)): \(error)")
+        }
+    }
+}

@@ -9,7 +9,7 @@ public struct LoadProfile: Sendable, Equatable {
     public var timeout = 17.0
     /// How many validator hotkeys take turns signing.
     public var validators = 1
-    public var questions = QuestionMix.arithmetic
+    public var questions = QuestionMix.arithmetic(.einstein)
     /// No request starts after this many seconds.
     public var maxDuration = 600.0
 

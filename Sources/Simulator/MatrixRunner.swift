@@ -111,6 +111,7 @@ public struct MatrixRunner: Sendable {
         profile.rate = matrix.load.rate
         profile.validators = matrix.load.validators
         profile.maxDuration = matrix.load.maxDuration
+        profile.questions = .arithmetic(matrix.load.questionStyle)
         if let question = matrix.load.question { profile.questions = .fixed(text: question, reference: matrix.load.reference) }
         return profile
     }

@@ -29,7 +29,7 @@ public struct ValidatorResult: Sendable, Equatable {
     }
     /// `the final answer is:` arrived (computed once: figures read it many times).
     public private(set) var finalAnswerArrived = false
-    /// The answer's `float_diff` score against the reference, whatever its status.
+    /// The answer's `math_score` against the reference, whatever its status.
     private var answerScore: Double?
 
     public init(
@@ -53,7 +53,7 @@ public struct ValidatorResult: Sendable, Equatable {
 
     private mutating func scoreAnswer() {
         finalAnswerArrived = FinalAnswer.arrived(in: completion)
-        answerScore = reference.map { FloatDiffReward.score(reference: $0, completion: completion) }
+        answerScore = reference.map { MathScore.score(reference: MathScore.referenceText($0), completion: completion) }
     }
 
     public var firstChunk: Double? { chunks.first?.offset }

@@ -1,5 +1,7 @@
 /// The subnet's batching rules, one implementation for every backend:
 /// - items collect in a buffer; when it holds `batchSize` items they go out as one batch;
+/// - an item that would take the buffer past a `bounds` limit sends the buffer first (see
+///   `BatchBounds`);
 /// - once the deadline has passed, streaming stops and the unsent remainder is dropped — also
 ///   while the backend is silent, which a plain `for await` loop could not guarantee;
 /// - when the backend finishes in time, the remainder goes out as the final batch;
@@ -10,10 +12,12 @@
 /// the next item: a batch the engine decided to send is never lost to the deadline race.
 public struct StreamingEngine: Sendable {
     public var batchSize: Int
+    public var bounds: BatchBounds
 
-    public init(batchSize: Int) {
+    public init(batchSize: Int, bounds: BatchBounds = BatchBounds()) {
         precondition(batchSize > 0, "streaming_batch_size must be positive")
         self.batchSize = batchSize
+        self.bounds = bounds
     }
 
     /// `items` must end its wait for the next item when the consuming task is cancelled (as
@@ -26,10 +30,10 @@ public struct StreamingEngine: Sendable {
         stop: StopSignal? = nil,
         emit: @escaping @Sendable (Batch) -> Void
     ) async -> StreamSummary where C.Duration == Duration, Items.Element == String {
-        let batchSize = self.batchSize
+        let batchSize = self.batchSize, bounds = self.bounds
         return await withTaskGroup(of: Race.self) { group in
             group.addTask {
-                .consumer(await Self.consume(items, batchSize: batchSize, deadline: deadline, clock: clock, stop: stop, emit: emit))
+                .consumer(await Self.consume(items, batchSize: batchSize, bounds: bounds, deadline: deadline, clock: clock, stop: stop, emit: emit))
             }
             if let stop {
                 group.addTask {
@@ -72,6 +76,7 @@ public struct StreamingEngine: Sendable {
     private static func consume<C: Clock, Items: AsyncSequence>(
         _ items: Items,
         batchSize: Int,
+        bounds: BatchBounds,
         deadline: C.Instant,
         clock: C,
         stop: StopSignal?,
@@ -80,6 +85,7 @@ public struct StreamingEngine: Sendable {
         var buffer: [String] = []
         buffer.reserveCapacity(batchSize)
         var generated = 0, sent = 0, batches = 0
+        var weight = BatchBounds.Weight()
         let started = clock.now
         var firstItem: C.Instant?, lastItem: C.Instant?
 
@@ -92,6 +98,7 @@ public struct StreamingEngine: Sendable {
             }
             sent += buffer.count
             buffer.removeAll(keepingCapacity: true)
+            weight = BatchBounds.Weight()
         }
         func summary(_ end: StreamEnd) -> StreamSummary {
             var summary = StreamSummary(end: end, itemsGenerated: generated, itemsSent: sent, batches: batches)
@@ -114,12 +121,27 @@ public struct StreamingEngine: Sendable {
                 let now = clock.now
                 if firstItem == nil { firstItem = now }
                 lastItem = now
-                generated += 1
-                buffer.append(item)
-                // The template checks the clock after taking each item and before sending.
-                if now >= deadline { return summary(.timedOut) }
+                if bounds.isUnbounded {
+                    generated += 1
+                    buffer.append(item)
+                    // The template checks the clock after taking each item and before sending.
+                    if now >= deadline { return summary(.timedOut) }
+                    if Task.isCancelled || stop?.isFired == true { return interrupted() }
+                    if buffer.count == batchSize { flush(final: false) }
+                    continue
+                }
+                // Bounded: an item cut to fit counts as its pieces.
+                var pieces: [(String, BatchBounds.Weight)] = []
+                for piece in bounds.pieces(of: item) { pieces.append((piece, await bounds.weight(of: piece))) }
+                generated += pieces.count
+                if clock.now >= deadline { return summary(.timedOut) }
                 if Task.isCancelled || stop?.isFired == true { return interrupted() }
-                if buffer.count == batchSize { flush(final: false) }
+                for (piece, pieceWeight) in pieces {
+                    if !buffer.isEmpty, bounds.exceeds(weight + pieceWeight) { flush(final: false) }
+                    buffer.append(piece)
+                    weight = weight + pieceWeight
+                    if buffer.count == batchSize || bounds.isFull(weight) { flush(final: false) }
+                }
             }
         } catch is CancellationError {
             return interrupted()

@@ -14,9 +14,11 @@ struct MatrixCommand: AsyncParsableCommand {
             combination is a cell: a miner run by a supervisor (real worker processes) on a free \
             loopback port, loaded by `miners simulate` validators, its results stored in the \
             file's database next to the workers' own rows (sim_runs, sim_cells, sim_requests, \
-            sim_chunks). Cells run one after another.
+            sim_chunks). Cells run one after another. The load's question_style poses the \
+            questions as `miners simulate --question-style` does: einstein (the validator's query \
+            around a math-dataset problem, the default), problem or plain.
 
-            The table ranks the cells by REWARD (mean float_diff score a validator would give, \
+            The table ranks the cells by REWARD (mean math_score, the einstein validator's reward, \
             0 for empty or failed answers), then COMPLETE (share with the final answer), then \
             FIRST (time to the first chunk, p50). PARTIAL and EMPTY are the other shares; LAT \
             p50 latency; CPU/REQ the worker's CPU time per request; STATUS the dendrite's codes. \

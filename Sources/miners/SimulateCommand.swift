@@ -16,10 +16,17 @@ struct SimulateCommand: AsyncParsableCommand {
             what the dendrite would report: 200, 408 (the validator's deadline passed first), \
             400 (the stream was cut), 422 (unreadable), 503 (no connection) or the miner's refusal.
 
+            Questions (--question-style; --question TEXT asks one of your own instead):
+              einstein  \(QuestionStyle.einstein.summary) (the default)
+              problem   \(QuestionStyle.problem.summary)
+              plain     \(QuestionStyle.plain.summary)
+            Each arithmetic question is the same in every run for its position.
+
             COMPLETE: "the final answer is:" arrived; PARTIAL: something else arrived; EMPTY: \
-            nothing did. REWARD is the einstein subnet's float_diff score of the answer against \
-            the question's reference (arithmetic questions know it): 1 for the right number, \
-            less by the relative error. Chunks with more than --oversize-words words count as \
+            nothing did. REWARD is the einstein validator's math_score of the answer against \
+            the question's reference (arithmetic questions know it): the numbers of the line \
+            after the first "the final answer is" (else of the whole answer) paired with the \
+            reference's, 1 when equal, less by the relative error. Chunks with more than --oversize-words words count as \
             OVERSIZE (SN1 penalises chunks over 200 tokens).
 
             Bounded: --requests and --max-duration; loopback only unless --allow-remote.
@@ -41,6 +48,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Requests started per second at most (default: as fast as --concurrency allows).") var rate: Double?
     @Option(name: .long, help: "The validator's budget per request in seconds: 17 as the einstein validator, 10 as SN1.") var timeout = 17.0
     @Option(name: .long, help: "How many validator hotkeys take turns.") var validators = 1
+    @Option(name: .long, help: "How arithmetic questions are posed: einstein (the validator's query), problem (the bare LaTeX problem) or plain (What is A op B?).") var questionStyle = QuestionStyle.einstein
     @Option(name: .long, help: "Ask this question every time (default: arithmetic questions, different each time, with known answers).") var question: String?
     @Option(name: .long, help: "The right answer to --question, to score rewards.") var reference: Double?
     @Option(name: .long, help: "No request starts after this many seconds.") var maxDuration = 600.0
@@ -85,7 +93,7 @@ struct SimulateCommand: AsyncParsableCommand {
         profile.timeout = timeout
         profile.validators = validators
         profile.maxDuration = maxDuration
-        if let question { profile.questions = .fixed(text: question, reference: reference) }
+        profile.questions = question.map { .fixed(text: $0, reference: reference) } ?? .arithmetic(questionStyle)
         return profile
     }
 
@@ -158,3 +166,5 @@ enum SimulationFormat {
             """
     }
 }
+
+extension QuestionStyle: ExpressibleByArgument {}

@@ -19,7 +19,13 @@ struct StatusCommand: AsyncParsableCommand {
             worker-side timeouts of the last five minutes. Below the table, worker output lines \
             the supervisor could not write to a log file or echo to its terminal (a full disk, \
             a closed or paused terminal), counted, never fatal. Without a running supervisor it \
-            says so and shows what the database knows.
+            says so and shows what the database knows. With --config (and no analysis), a \
+            second table reads the Prometheus metrics of each model server the miners use \
+            (backend.metrics_url, default /metrics at base_url without /v1), all at once, each \
+            within 2 s: SERVER vllm, sglang, llamacpp or tgi (by its metric names), RUNNING and \
+            WAITING requests (summed over models), KV CACHE in use (the fullest); or STATE \
+            unreachable (refused, no answer) or no metrics (another HTTP status, or no known \
+            metric); `backends` in --json.
 
             With --since, --from/--to or --by it also analyses the log of that window, grouped \
             (default by miner), over every --db given (merged): REQ requests; COMPLETE, \
@@ -96,6 +102,9 @@ struct StatusCommand: AsyncParsableCommand {
         let databasePath = try target.database()
         if let run { return try showRun(run, databasePath: databasePath) }
         let now = Date().timeIntervalSince1970
+        // Read while the database is queried; the analysis of a window does not show it.
+        let backendMiners = wantsAnalysis ? [] : target.loadedConfig?.miners ?? []
+        async let scraped = BackendHealthScraper().scrape(backendMiners)
         var live: SupervisorStatus?
         var liveError: String?
         do {
@@ -152,6 +161,7 @@ struct StatusCommand: AsyncParsableCommand {
             print(AnalysisFormat.csv(analysis, query))
             return
         }
+        let backends = await scraped
 
         if json {
             let output = StatusOutput(
@@ -163,6 +173,7 @@ struct StatusCommand: AsyncParsableCommand {
                 refusals5m: refusals.map { .init(validator: $0.validator, status: $0.status, reason: $0.reason, count: $0.count) },
                 logLosses24h: losses,
                 chain: chain,
+                backends: backendMiners.isEmpty ? nil : backends,
                 miners: rows.map { row in
                     StatusOutput.Row(
                         miner: row, requests5m: activity[row.name]?.requests ?? 0, timeouts5m: activity[row.name]?.timeouts ?? 0
@@ -199,6 +210,15 @@ struct StatusCommand: AsyncParsableCommand {
             ]
         }
         print(align([header] + table))
+        if !backends.isEmpty {
+            print("\nbackends (their /metrics, now):")
+            print(align([["ENDPOINT", "MINERS", "SERVER", "RUNNING", "WAITING", "KV CACHE", "STATE"]] + backends.map { backend in
+                [backend.endpoint, backend.miners.joined(separator: ","), backend.server.rawValue,
+                 count(backend.running), count(backend.waiting),
+                 backend.kvCacheUsage.map { String(format: "%.1f%%", $0 * 100) } ?? "-",
+                 stateText(backend)]
+            }))
+        }
         let lossy = rows.filter { $0.logLinesLost > 0 || $0.echoLinesLost > 0 }
         if !lossy.isEmpty {
             print("\nworker output lines that could not be written, since the supervisor started:")
@@ -236,6 +256,21 @@ struct StatusCommand: AsyncParsableCommand {
             print("\nrequests from \(Date(timeIntervalSince1970: query.from).formatted(.iso8601)) to \(Date(timeIntervalSince1970: query.to).formatted(.iso8601)):")
             print(align(AnalysisFormat.table(analysis, query)))
         }
+    }
+
+    func stateText(_ backend: BackendHealth) -> String {
+        switch backend.state {
+        case .ok: backend.detail.map { "ok (\($0))" } ?? "ok"
+        case .noMetrics: "no metrics"
+        case .httpError: "no metrics (\(backend.detail ?? "HTTP error"))"
+        case .unreachable: "unreachable (\(backend.detail ?? "-"))"
+        }
+    }
+
+    /// A gauge of requests: whole as the servers count them, fractional only if written so.
+    func count(_ value: Double?) -> String {
+        guard let value else { return "-" }
+        return value == value.rounded() && abs(value) < 1e15 ? String(format: "%.0f", value) : String(format: "%.2f", value)
     }
 
     func abbreviate(_ hotkey: String) -> String {
@@ -291,6 +326,8 @@ struct StatusOutput: Encodable {
     var refusals5m: [Refusal]
     var logLosses24h: [StatusQueries.Loss]
     var chain: [ChainStatus]
+    /// The model servers of a --config's miners; absent without one, or with an analysis.
+    var backends: [BackendHealth]?
     var miners: [Row]
 
     struct Refusal: Encodable {

@@ -59,6 +59,8 @@ final class FakeStreamServer: Sendable {
         }
         router.post("v1/chat/completions", use: handler)
         router.post("generate_stream", use: handler)
+        router.post("api/generate", use: handler)
+        router.post("tokenize", use: handler)
         return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     }
 
@@ -76,6 +78,11 @@ final class FakeStreamServer: Sendable {
         }
         if done { events.append(Array("data: [DONE]\n\n".utf8)) }
         return events
+    }
+
+    /// Each JSON text as one `data:` event, then `[DONE]`: shapes recorded from real servers.
+    static func dataEvents(_ jsons: [String], done: Bool = true) -> [[UInt8]] {
+        jsons.map { Array("data: \($0)\n\n".utf8) } + (done ? [Array("data: [DONE]\n\n".utf8)] : [])
     }
 
     /// TGI events: one per token, the last with generated_text.

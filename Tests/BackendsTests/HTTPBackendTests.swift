@@ -42,7 +42,9 @@ import Testing
     }
 
     static func tgi(_ http: HTTPBackendConfig) -> TGIBackend {
-        TGIBackend(TGIBackendConfig(http: http))
+        var config = TGIBackendConfig(http: http)
+        config.api = .generate
+        return TGIBackend(config)
     }
 
     func collect(_ items: BackendItems) async throws -> [String] {

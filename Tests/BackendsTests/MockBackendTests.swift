@@ -29,6 +29,8 @@ import Testing
         ("Compute 7 - 10", "-3"),
         ("What is 1/4?", "0.25"),
         ("2 ÷ 0 is undefined, what is 6x7", "42"),
+        ("What is -7 × 3?", "-21"),
+        ("What is 7 / 2?", "3.5"),
     ])
     func computesTheFirstOperation(question: String, answer: String) {
         #expect(MockBackend.answer(to: Question(text: question)) == "The answer is \(answer). So the final answer is: \(answer)")

@@ -7,6 +7,23 @@ import Testing
     static let repository = Fixtures.repository
     let alice = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
 
+    /// The model-server example parses and says what its comments say.
+    @Test func theShippedModelServerConfig() throws {
+        let config = try MinersConfig.load(path: Self.repository.appendingPathComponent("configs/model-servers.yaml").path)
+        #expect(config.miners.map(\.backend.kind) == ["openai", "openai", "tgi"])
+        #expect(config.miners.allSatisfy { $0.batchBounds.maxTokens == 200 && $0.admission.maxConcurrentStreams == 64 })
+        guard case .openai(let vllm) = try config.miner(named: "vllm-qwen3").backend,
+              case .openai(let ollama) = try config.miner(named: "ollama-qwen3").backend,
+              case .tgi(let tgi) = try config.miner(named: "tgi-qwen25").backend else {
+            Issue.record("wrong backend kinds")
+            return
+        }
+        #expect(vllm.reasoning == .disable && vllm.http.warmup && vllm.extraBody["top_k"] == .int(20))
+        #expect(ollama.http.keepAlive == .seconds(-1) && ollama.http.rootURL == "http://127.0.0.1:11434")
+        #expect(try config.miner(named: "ollama-qwen3").batchBounds.maxChars == 600)
+        #expect(tgi.api == .messages)
+    }
+
     @Test func theShippedLocalConfigHasThreeMockMiners() throws {
         let config = try MinersConfig.load(path: Self.repository.appendingPathComponent("configs/local.yaml").path)
         #expect(config.database == "var/local.sqlite")
@@ -253,7 +270,7 @@ import Testing
               - name: t
                 hotkey: \(bob)
                 port: 2
-                backend: {kind: tgi, base_url: "https://tgi.local", max_new_tokens: 100, top_k: 5, stop: ["</s>"]}
+                backend: {kind: tgi, base_url: "https://tgi.local", api: generate, max_new_tokens: 100, top_k: 5, stop: ["</s>"]}
             """
         let config = try MinersConfig.parse(yaml: yaml, file: "c.yaml")
         guard case .openai(let openai) = try config.miner(named: "o").backend, case .tgi(let tgi) = try config.miner(named: "t").backend else {
@@ -271,6 +288,74 @@ import Testing
             == "c.yaml:5: miner 'm': field 'backend.base_url': expected an http:// or https:// URL, got 'ftp://x'")
         #expect(error(miner("").replacingOccurrences(of: "{kind: mock}", with: "{kind: openai, base_url: 'http://x', model: m, temprature: 1}")).hasPrefix(
             "c.yaml:5: miner 'm': field 'backend': unknown key 'temprature' (did you mean 'temperature'?)"))
+    }
+
+    /// The settings for today's model servers: pool size, warm-up, keep-alive, reasoning,
+    /// `extra_body`, TGI's API and the batch bounds.
+    @Test func modelServerSettings() throws {
+        let yaml = """
+            miners:
+              - name: o
+                hotkey: \(alice)
+                port: 1
+                max_batch_chars: 400
+                max_batch_tokens: 200
+                backend:
+                  kind: openai
+                  base_url: "http://127.0.0.1:11434/v1"
+                  model: qwen3
+                  max_connections: 32
+                  warmup: true
+                  keep_alive: -1
+                  reasoning: disable
+                  extra_body: {top_k: 20, min_p: 0.05, seed: 7, stop: ["</s>"], chat_template_kwargs: {enable_thinking: false}, note: "false", off: null}
+              - name: t
+                hotkey: \(bob)
+                port: 2
+                backend: {kind: tgi, base_url: "http://tgi.local", seed: 3, keep_alive: 1h30m, metrics_url: "http://tgi.local:9000/metrics"}
+            """
+        let config = try MinersConfig.parse(yaml: yaml, file: "c.yaml")
+        let o = try config.miner(named: "o")
+        guard case .openai(let openai) = o.backend, case .tgi(let tgi) = try config.miner(named: "t").backend else {
+            Issue.record("wrong backend kinds")
+            return
+        }
+        #expect(o.batchBounds == BatchBoundsConfig(maxChars: 400, maxTokens: 200))
+        #expect(openai.http.maxConnections == 32 && openai.http.warmup && openai.http.keepAlive == .seconds(-1))
+        #expect(openai.http.rootURL == "http://127.0.0.1:11434" && openai.http.metricsEndpoint == "http://127.0.0.1:11434/metrics")
+        #expect(openai.reasoning == .disable && openai.maxTokens == OpenAIBackendConfig.defaultMaxTokens)
+        #expect(openai.extraBody == [
+            "top_k": .int(20), "min_p": .double(0.05), "seed": .int(7), "stop": .array([.string("</s>")]),
+            "chat_template_kwargs": .object(["enable_thinking": .bool(false)]), "note": .string("false"), "off": .null,
+        ])
+        #expect(tgi.api == .messages && tgi.seed == 3 && tgi.http.keepAlive == .duration("1h30m"))
+        #expect(tgi.http.metricsEndpoint == "http://tgi.local:9000/metrics" && !tgi.http.warmup && tgi.http.maxConnections == nil)
+
+        func backendError(_ backend: String, extra: String = "") -> String {
+            error(miner(extra).replacingOccurrences(of: "{kind: mock}", with: backend))
+        }
+        let openAI = "{kind: openai, base_url: 'http://x/v1', model: m, "
+        #expect(backendError(openAI + "extra_body: [1, 2]}") .contains("field 'backend.extra_body': expected a mapping of request fields"))
+        #expect(backendError(openAI + "extra_body: {stream: false}}").contains("field 'backend.extra_body.stream': is set by the backend itself"))
+        #expect(backendError(openAI + "extra_body: {messages: []}}").contains("field 'backend.extra_body.messages'"))
+        #expect(backendError(openAI + "reasoning: hide}") .contains("field 'backend.reasoning': expected one of: drop, stream, disable, got 'hide'"))
+        #expect(backendError(openAI + "keep_alive: forever}").contains("field 'backend.keep_alive': expected -1"))
+        #expect(backendError(openAI + "keep_alive: 99999999999}").contains("field 'backend.keep_alive'"))
+        #expect(backendError(openAI + "max_connections: 0}").contains("field 'backend.max_connections': expected an integer from 1 to 10000"))
+        #expect(backendError(openAI + "warmup: sometimes}").contains("field 'backend.warmup': expected true or false"))
+        #expect(backendError(openAI + "metrics_url: 'file:///etc'}").contains("field 'backend.metrics_url': expected an http://"))
+        let deep = String(repeating: "{a: ", count: 20) + "1" + String(repeating: "}", count: 20)
+        #expect(backendError(openAI + "extra_body: \(deep)}").contains("nested more than 16 levels deep"))
+        #expect(backendError("{kind: tgi, base_url: 'http://x', top_k: 5}")
+            .contains("field 'backend.top_k': is only used with 'api: generate'"))
+        #expect(backendError("{kind: tgi, base_url: 'http://x', api: grpc}").contains("field 'backend.api': expected one of: messages, generate"))
+        #expect(error(miner("    max_batch_chars: 0\n")).contains("field 'max_batch_chars': expected an integer from 1 to 1000000"))
+        #expect(error(miner("    max_batch_tokens: -5\n")).contains("field 'max_batch_tokens'"))
+    }
+
+    @Test func goDurations() {
+        for good in ["30m", "1h30m", "45s", "-1m", "1.5h", "500ms"] { #expect(ConfigReader.isGoDuration(good), "\(good)") }
+        for bad in ["", "-", "30", "m", "1x", "1..5h", "30m ", "h1"] { #expect(!ConfigReader.isGoDuration(bad), "\(bad)") }
     }
 
     @Test func unknownMinerNamesTheOthers() throws {

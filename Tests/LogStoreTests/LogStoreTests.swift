@@ -106,6 +106,34 @@ import Testing
         #expect(try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM requests") } == 1)
     }
 
+    /// The run loop parks while nothing is queued, writes what arrives within an interval of
+    /// its arrival, and ends at once when cancelled while parked (writing what is left).
+    @Test func theRunLoopWritesWhatArrivesAndStopsWhileIdle() async throws {
+        let (database, _) = try temporaryDatabase()
+        try Migrations.migrate(database)
+        let writer = LogWriter(database: database, interval: .milliseconds(50), logger: Logger(label: "test"))
+        let loop = Task { try await writer.run() }
+        func count() throws -> Int { try database.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM requests") ?? 0 } }
+        try await Task.sleep(for: .milliseconds(150))  // idle: parked
+        writer.record(sampleRecord())
+        var written = 0
+        for _ in 0..<100 where written == 0 {
+            try await Task.sleep(for: .milliseconds(10))
+            written = try count()
+        }
+        #expect(written == 1)
+        #expect(writer.pendingCount == 0)
+        try await Task.sleep(for: .milliseconds(150))  // parked again
+        let started = ContinuousClock.now
+        loop.cancel()
+        _ = try? await loop.value
+        #expect(ContinuousClock.now - started < .seconds(1))
+        // A record queued after the loop ended is left to the next flush, as before.
+        writer.record(sampleRecord())
+        #expect(writer.flush() == 1)
+        #expect(try count() == 2)
+    }
+
     @Test func theSchemaRejectsAnUnknownOutcome() throws {
         let (database, _) = try temporaryDatabase()
         try Migrations.migrate(database)

@@ -51,6 +51,19 @@ import Testing
         #expect(error("hotkey: nope\naxes: {concurrency: [1]}\n") == "m.yaml:1: field 'hotkey': 'nope' is not an SS58 address")
     }
 
+    /// The shipped example asks as the einstein validator does, the default; a file can choose.
+    @Test func theLoadPosesQuestionsInItsStyle() throws {
+        let shipped = try MatrixConfig.load(path: Fixtures.repository.appendingPathComponent("configs/matrix.yaml").path)
+        let runner = MatrixRunner(matrix: shipped, executable: "/bin/true", logger: Logger(label: "test"))
+        #expect(runner.baseProfile.questions == .arithmetic(.einstein))
+        func style(_ load: String) throws -> QuestionStyle {
+            try MatrixConfig.parse(yaml: "load: {\(load)}\naxes: {concurrency: [1]}\n", file: "m.yaml").load.questionStyle
+        }
+        #expect(try style("") == .einstein && style("question_style: plain") == .plain && style("question_style: problem") == .problem)
+        let error = #expect(throws: ConfigError.self) { try style("question_style: latex") }
+        #expect(error?.description == "m.yaml:1: field 'load.question_style': expected one of: einstein, problem, plain, got 'latex'")
+    }
+
     func cell(_ seq: Int, reward: Double?, complete: Int, firstChunk: Double) -> RankedCell {
         let results = (0..<4).map { index in
             ValidatorResult(

@@ -6,27 +6,29 @@ import Testing
 import Wire
 @testable import Simulator
 
-@Suite struct FloatDiffRewardTests {
-    @Test func theNumberAfterTheFinalAnswerScores() {
-        #expect(FloatDiffReward.score(reference: 4, completion: "The answer is 4. So the final answer is: 4") == 1)
-        // Only what follows the marker counts: an earlier right number does not rescue a wrong final one.
-        #expect(abs(FloatDiffReward.score(reference: 4, completion: "It is 4. So the final answer is: 5") - 0.75) < 1e-9)
-        #expect(FloatDiffReward.score(reference: 1000, completion: "the final answer is: 1,000.") == 1)
-        #expect(FloatDiffReward.score(reference: 0.5, completion: "The Final Answer Is: 1/2") == 1)
+@Suite struct SimulatorRewardTests {
+    func reward(_ completion: String, reference: Double) -> Double? {
+        ValidatorResult(
+            validator: "v", uuid: "u", nonce: 1, timeout: 1, sentAt: 0, status: 200, statusMessage: nil,
+            chunks: [.init(offset: 0.2, bytes: completion.utf8.count)], completion: completion, total: 1, oversizeChunks: 0,
+            reference: reference
+        ).reward
     }
 
-    @Test func aCutAnswerScoresItsLastNumber() {
-        // A partial answer still earns what its last number is worth, as the subnet scores it.
-        #expect(FloatDiffReward.score(reference: 88, completion: "The answer is 88. So the") == 1)
-        #expect(abs(FloatDiffReward.score(reference: 100, completion: "roughly 150 ") - 0.5) < 1e-9)
-        #expect(FloatDiffReward.score(reference: 4, completion: "The answer is ") == 0)
-        #expect(FloatDiffReward.score(reference: 4, completion: "") == 0)
-    }
-
-    @Test func farOffAnswersScoreNothing() {
-        #expect(FloatDiffReward.score(reference: 10, completion: "30") == 0)
-        #expect(FloatDiffReward.score(reference: 10, completion: "10.005") > 0.999)
-        #expect(FloatDiffReward.score(reference: -62, completion: "the final answer is: -62") == 1)
+    /// The simulator's reward is the einstein validator's `math_score`, with the reference
+    /// written as the dataset writes it.
+    @Test func theRewardIsTheValidatorsMathScore() {
+        #expect(reward("The answer is 4. So the final answer is: 4", reference: 4) == 1)
+        // Only the line after the first marker counts: an earlier right number does not rescue a wrong final one.
+        #expect(abs(reward("It is 4. So the final answer is: 5", reference: 4)! - 0.75) < 1e-9)
+        // math_score reads "1,000" as 1 and 0: a separator costs the whole reward.
+        #expect(reward("the final answer is: 1,000.", reference: 1000) == 0)
+        #expect(reward("So the final answer is: 0.71", reference: 0.71) == 1)
+        #expect(reward("So the final answer is: -499", reference: -499) == 1)
+        // Without a marker, the smallest number of the whole answer is paired.
+        #expect(abs(reward("45 + 7 = 52", reference: 52)! - 0.1346) < 1e-4)
+        #expect(reward("The answer is ", reference: 4) == 0)
+        #expect(MathScore.referenceText(52) == "52" && MathScore.referenceText(0.71) == "0.71" && MathScore.referenceText(6.25e-06) == "6.25e-06")
     }
 
     @Test func aResultScoresOnlyWhatAValidatorScores() {
@@ -84,14 +86,15 @@ import Wire
 }
 
 @Suite struct QuestionMixTests {
-    @Test func arithmeticQuestionsCarryTheirAnswer() {
+    @Test func plainQuestionsCarryTheirAnswer() {
         for index in 0..<50 {
-            let item = QuestionMix.arithmetic.question(index)
+            let item = QuestionMix.arithmetic(.plain).question(index)
             #expect(item.reference != nil)
             #expect(ArithmeticCheck.evaluate(item.text) == item.reference, "\(item.text)")
             #expect(Question(message: item.message).text == item.text)
         }
-        #expect(QuestionMix.arithmetic.question(7) == QuestionMix.arithmetic.question(7))
+        #expect(QuestionMix.arithmetic(.plain).question(7) == QuestionMix.arithmetic(.plain).question(7))
+        #expect(QuestionMix.arithmetic(.plain).question(0).message == "question_text=What+is+19+-+81%3F&question_type=arithmetic")
     }
 
     @Test func formEncodingIsPythonsURLEncode() {

@@ -88,3 +88,24 @@ def test_a_short_validator_timeout_cancels_the_generation(worker, model_server):
     first_batch = query(tmp / "log.sqlite", "select first_batch_at - received_at from requests order by id desc limit 1")[0][0]
     assert first_batch < 4, f"the next request waited {first_batch:.1f} s for its first batch: the cut generation went on"
     assert time.monotonic() - started < 60
+
+
+def test_extra_body_reaches_the_real_server(tmp_path, model_server):
+    """`extra_body` passes the server's own sampling fields through: here llama.cpp's `top_k`
+    and `seed`, and a `stop` string that ends the answer where the prompt's list reaches 5."""
+    (tmp_path / "config.yaml").write_text(
+        f"database: {tmp_path}/log.sqlite\nminers:\n  - {{name: llm, hotkey: {HOTKEYS[0]}, port: {free_port()}, "
+        f"streaming_batch_size: 4, timeout: 120, max_batch_chars: 6, backend: {{kind: openai, "
+        f"base_url: 'http://127.0.0.1:{model_server}/v1', model: smollm2, temperature: 0, system_prompt: '', "
+        f"idle_timeout: 60, extra_body: {{top_k: 1, seed: 7, max_tokens: 200, stop: [', 5']}}}}}}\n")
+    proc = subprocess.Popen([MINERS_BIN, "worker", "--config", str(tmp_path / "config.yaml"), "--miner", "llm", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=open(tmp_path / "worker.log", "w"), text=True)
+    try:
+        port = int(proc.stdout.readline().rsplit(":", 1)[1])
+        final = asyncio.run(ask(port, HOTKEYS[0], question("Write the numbers from 1 to 1000, separated by commas."), timeout=120))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+    assert final.dendrite.status_code == 200
+    assert final.completion.strip() == "1, 2, 3, 4", final.completion
+    assert all(len(chunk) <= 6 for chunk in final.chunks), final.chunks

@@ -4,6 +4,7 @@ cells in the order their configuration implies."""
 import asyncio
 import json
 import subprocess
+from urllib.parse import urlencode
 
 import pytest
 
@@ -20,8 +21,9 @@ miners:
       backend: {{kind: mock, text: "{FORTY_WORDS}", delay_ms: 100}}}}
   - {{name: validator_cut, hotkey: {HOTKEYS[2]}, port: 3, streaming_batch_size: 2, timeout: 30,
       backend: {{kind: mock, text: "{FORTY_WORDS}", delay_ms: 100}}}}
+  - {{name: answers, hotkey: {HOTKEYS[3]}, port: 4, streaming_batch_size: 4, backend: {{kind: mock}}}}
 """
-MINERS = ["whole", "miner_cut", "validator_cut"]
+MINERS = ["whole", "miner_cut", "validator_cut", "answers"]
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +92,30 @@ def test_a_request_signed_for_another_miner_is_refused_alike(workers):
     final, _, row = both(tmp, started, "whole", 5, hotkey=HOTKEYS[1])
     assert final.dendrite.status_code == row["status"] == 401
     assert row["completion"] == ""
+
+
+def test_the_einstein_questions_score_1_on_the_mock_and_read_alike_through_the_dendrite(workers):
+    """The default questions are the validator's query around basic_math problems (every fifth
+    a decimal one); the mock answers them all right, and the real dendrite, sent the validator's
+    own urlencode of the same query, gets the same answer."""
+    tmp, started = workers
+    worker = started["answers"]
+    db = tmp / "sim-einstein.sqlite"
+    out = subprocess.run(
+        [MINERS_BIN, "simulate", "--port", str(worker.port), "--hotkey", worker.hotkey, "--requests", "10",
+         "--concurrency", "2", "--db", str(db), "--json"],
+        capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["mean_reward"] == 1
+    rows = query(db, "select reference, completion from sim_requests order by id")
+    assert {row["reference"] for row in rows} >= {"52.0", "0.29", "4.0", "2.0"}
+    assert any(row["completion"].endswith("So the final answer is: 0.29") for row in rows)
+    problem = "$40\\div20=$"
+    message = urlencode({"question_text": "How can I solve the following problem, " + problem
+                         + "? Make sure to include the whole problem when you ask your question.",
+                         "question_markdown": "", "question_type": ""})
+    final = asyncio.run(ask(worker.port, worker.hotkey, message, 10))
+    assert final.completion == "The answer is 2. So the final answer is: 2"
 
 
 def test_a_2x2_matrix_ranks_its_cells_as_the_configuration_implies(tmp_path):
