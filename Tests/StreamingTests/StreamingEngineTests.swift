@@ -87,18 +87,20 @@ import Testing
         #expect(batches.map(\.isFinal) == [false, false, true])
     }
 
+    /// The items are queued before the engine starts; the deadline leaves a loaded machine
+    /// seconds to start the engine's task and take them before it passes.
     @Test func timeoutBeforeTheFirstBatchSendsNothing() async {
         let started = clock.now
-        let (summary, batches) = await run(items: words(5), end: .stayOpen, deadline: .seconds(2))
+        let (summary, batches) = await run(items: words(5), end: .stayOpen, deadline: .seconds(10))
         #expect(batches.isEmpty)
         #expect(counts(summary) == StreamSummary(end: .timedOut, itemsGenerated: 5, itemsSent: 0, batches: 0))
         #expect(summary.itemsUnsent == 5)
         #expect(Outcome.of(summary.end, batchesWritten: 0, clientGone: false) == .emptyTimeout)
-        #expect(clock.now - started < .seconds(5))
+        #expect(clock.now - started < .seconds(20))
     }
 
     @Test func timeoutMidBatchDropsTheRemainder() async {
-        let (summary, batches) = await run(items: words(15), end: .stayOpen, deadline: .seconds(2))
+        let (summary, batches) = await run(items: words(15), end: .stayOpen, deadline: .seconds(10))
         #expect(batches.map(\.items) == [12])
         #expect(counts(summary) == StreamSummary(end: .timedOut, itemsGenerated: 15, itemsSent: 12, batches: 1))
         #expect(Outcome.of(summary.end, batchesWritten: 1, clientGone: false) == .partialTimeout)
@@ -110,7 +112,7 @@ import Testing
         let elapsed = clock.now - started
         #expect(summary.end == .timedOut)
         #expect(elapsed >= .milliseconds(300))
-        #expect(elapsed < .seconds(3))
+        #expect(elapsed < .seconds(8))
     }
 
     @Test func aPassedDeadlineSendsNothing() async {
