@@ -46,7 +46,12 @@ public struct BackendServer: Sendable {
             "add_special_tokens": false, "add_special": false,
         ])
         let answer = try await http.post(url: http.config.rootURL + "/tokenize", body: body, headers: headers, timeout: timeout, limit: 1 << 20)
-        guard answer.status == 200 else { return nil }
+        // No such endpoint: nil, and the counter asks no more. Any other failure (a 503 while
+        // busy) counts this piece as one and asks again for the next.
+        if [404, 405, 501].contains(answer.status) { return nil }
+        guard answer.status == 200 else {
+            throw BackendError(.http, "/tokenize answered \(answer.status)", status: answer.status)
+        }
         let object = try? JSONSerialization.jsonObject(with: Data(answer.body.readableBytesView))
         if let fields = object as? [String: Any] {
             if let count = fields["count"] as? Int { return count }

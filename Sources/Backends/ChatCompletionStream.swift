@@ -59,12 +59,14 @@ public struct ChatCompletionStream: Sendable {
         }
         var chunk = Chunk()
         if let usage = object["usage"] as? [String: Any] {
-            chunk.promptTokens = usage["prompt_tokens"] as? Int
-            chunk.completionTokens = usage["completion_tokens"] as? Int
+            // A count the log can believe: a whole number, not below zero.
+            chunk.promptTokens = (usage["prompt_tokens"] as? Int).flatMap { $0 >= 0 ? $0 : nil }
+            chunk.completionTokens = (usage["completion_tokens"] as? Int).flatMap { $0 >= 0 ? $0 : nil }
         }
         for choice in object["choices"] as? [[String: Any]] ?? [] {
             guard let delta = choice["delta"] as? [String: Any] else { continue }
-            if let thought = (delta["reasoning_content"] ?? delta["reasoning"]) as? String, !thought.isEmpty {
+            // Either name; one may be present as null beside the other.
+            if let thought = (delta["reasoning_content"] as? String) ?? (delta["reasoning"] as? String), !thought.isEmpty {
                 chunk.pieces.append(.thinking(thought))
             }
             if let content = delta["content"] as? String, !content.isEmpty {

@@ -8,7 +8,10 @@ public struct GenerationStream: AsyncSequence, Sendable {
     public typealias Failure = any Error
 
     private let channel: Handoff
-    private let producer: Task<Void, Never>
+    /// Shared with the iterator: the producer is stopped when both are gone, so a stream that
+    /// is never read (its deadline passed before the engine began) does not leave its
+    /// producer waiting forever with a backend connection open.
+    private let stopper: ProducerStopper
 
     /// Where the producing task runs when set around `generate` (nil: Swift's global executor):
     /// the worker sets the event loop of the request's connection, so that the backend's bytes,
@@ -19,7 +22,7 @@ public struct GenerationStream: AsyncSequence, Sendable {
     public init(_ produce: @escaping @Sendable (_ send: @Sendable (String) async -> Void) async throws -> Void) {
         let channel = Handoff()
         self.channel = channel
-        self.producer = Task(executorPreference: Self.executor) {
+        let producer = Task(executorPreference: Self.executor) {
             do {
                 try await produce { item in await channel.send(item) }
                 channel.finish()
@@ -27,6 +30,7 @@ public struct GenerationStream: AsyncSequence, Sendable {
                 channel.fail(error)
             }
         }
+        self.stopper = ProducerStopper(producer: producer, channel: channel)
     }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
@@ -48,7 +52,7 @@ public struct GenerationStream: AsyncSequence, Sendable {
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(channel: channel, stopper: ProducerStopper(producer: producer, channel: channel))
+        AsyncIterator(channel: channel, stopper: stopper)
     }
 
     /// Cancels the producer when the consumer is done with the stream, however it ends.

@@ -11,6 +11,12 @@ import NIOHTTP1
 final class HTTPStreamClient: Sendable {
     let config: HTTPBackendConfig
     private let client: HTTPClient
+    /// The side requests' own pool: a stream holds its connection for its whole answer, so a
+    /// `/tokenize` from the streams' pool would wait for a stream to end when all are busy.
+    private let sideClient: HTTPClient
+    /// The most an event may hold before it completes: a server that never ends a line would
+    /// otherwise grow the worker's memory without bound.
+    static let maxEventBytes = 1 << 20
 
     /// `connections`: how many streams may run at once when the config does not say
     /// (`max_connections`). AsyncHTTPClient's default of 8 per host would make every stream
@@ -24,15 +30,33 @@ final class HTTPStreamClient: Sendable {
             read: .milliseconds(Int64(config.idleTimeout * 1000))  // the longest silence mid-stream
         )
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        sideClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
     func shutdown() async {
         try? await client.shutdown()
+        try? await sideClient.shutdown()
     }
 
     /// POSTs `body` to `url` (the server's root and a path) and returns the status and up to
     /// `limit` bytes of the answer: the small side requests (warm-up, keep-alive, tokenize).
+    /// `timeout` bounds the whole exchange: the client's own deadline ends with the answer's head.
     func post(url: String, body: Data, headers: [String: String] = [:], timeout: Double, limit: Int = 1 << 20) async throws -> (status: Int, body: ByteBuffer) {
+        try await withThrowingTaskGroup(of: (status: Int, body: ByteBuffer)?.self) { group in
+            group.addTask { try await self.exchange(url: url, body: body, headers: headers, timeout: timeout, limit: limit) }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let answer = try await group.next() ?? nil else {
+                throw BackendError(.stalled, "\(url): no whole answer within \(timeout) s")
+            }
+            return answer
+        }
+    }
+
+    private func exchange(url: String, body: Data, headers: [String: String], timeout: Double, limit: Int) async throws -> (status: Int, body: ByteBuffer) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -41,7 +65,7 @@ final class HTTPStreamClient: Sendable {
         }
         request.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+            let response = try await sideClient.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
             return (Int(response.status.code), try await response.body.collect(upTo: limit))
         } catch is CancellationError {
             throw CancellationError()
@@ -81,6 +105,9 @@ final class HTTPStreamClient: Sendable {
         do {
             for try await buffer in response.body {
                 for data in parser.feed(buffer.readableBytesView) where try await !event(data) { return }
+                if parser.pendingBytes > Self.maxEventBytes {
+                    throw BackendError(.malformed, "an event longer than \(Self.maxEventBytes >> 20) MiB")
+                }
             }
         } catch let error as BackendError {
             throw error

@@ -77,7 +77,9 @@ public struct TGIBackend: Backend {
             guard let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else {
                 throw BackendError(.malformed, "an event that is not JSON: \(data.prefix(200))")
             }
-            if let error = object["error"] as? String { throw BackendError(.http, "the server reported: \(error)") }
+            if let error = object["error"], !(error is NSNull) {
+                throw BackendError(.http, "the server reported: \(HTTPStreamClient.errorMessage(data))")
+            }
             guard let token = object["token"] as? [String: Any] else {
                 throw BackendError(.malformed, "an event without a token: \(data.prefix(200))")
             }
@@ -87,7 +89,7 @@ public struct TGIBackend: Backend {
             if let generated = object["generated_text"], !(generated is NSNull) {
                 finished = true
                 if let details = object["details"] as? [String: Any] {
-                    report.recordUsage(prompt: nil, completion: details["generated_tokens"] as? Int)
+                    report.recordUsage(prompt: nil, completion: (details["generated_tokens"] as? Int).flatMap { $0 >= 0 ? $0 : nil })
                 }
             }
             return true

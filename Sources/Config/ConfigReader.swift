@@ -32,7 +32,7 @@ struct ConfigReader {
         "api", "max_new_tokens", "temperature", "top_p", "top_k", "repetition_penalty", "seed", "stop", "message_template", "assistant_prefix",
     ]
     /// Fields the backend itself writes: an `extra_body` that set them would break the stream.
-    static let reservedBodyKeys = ["stream", "messages"]
+    static let reservedBodyKeys = ["stream", "messages", "stream_options", "n", "model"]
     static let backendKinds = ["mock", "openai", "tgi"]
 
     /// Two listening addresses that cannot both bind one port: the same, or either a wildcard
@@ -167,7 +167,8 @@ struct ConfigReader {
             miner.batchBounds.maxChars = try integer(value, miner: name, field: "max_batch_chars", in: 1...1_000_000)
         }
         if let value = fields["max_batch_tokens"] {
-            miner.batchBounds.maxTokens = try integer(value, miner: name, field: "max_batch_tokens", in: 1...1_000_000)
+            // At least 4: a piece cut to fit is at most this many UTF-8 bytes, and a character takes up to 4.
+            miner.batchBounds.maxTokens = try integer(value, miner: name, field: "max_batch_tokens", in: 4...1_000_000)
         }
         if let value = fields["max_request_timeout"] {
             miner.maxRequestTimeout = try seconds(value, miner: name, field: "max_request_timeout", max: MinerConfig.maxRequestTimeoutLimit)

@@ -9,7 +9,12 @@ public struct SSEParser: Sendable {
     /// The start of a line whose end has not arrived yet.
     private var line: [UInt8] = []
     private var data: [String] = []
+    private var dataBytes = 0
     private var sawCarriageReturn = false
+
+    /// Bytes held for an event not yet complete (a line without its end, `data` lines without
+    /// the blank line): a reader bounds it, since a peer may never end a line.
+    public var pendingBytes: Int { line.count + dataBytes }
 
     public init() {}
 
@@ -66,6 +71,7 @@ public struct SSEParser: Sendable {
         }
         if !data.isEmpty { events.append(joinedData()) }
         data.removeAll()
+        dataBytes = 0
         return events
     }
 
@@ -78,6 +84,7 @@ public struct SSEParser: Sendable {
         if line.isEmpty {
             if !data.isEmpty { events.append(joinedData()) }
             data.removeAll(keepingCapacity: true)
+            dataBytes = 0
             return
         }
         if line[0] == UInt8(ascii: ":") { return }  // a comment, e.g. a keep-alive ping
@@ -87,15 +94,18 @@ public struct SSEParser: Sendable {
         let count = line.count
         guard count >= 5, Self.isData(UnsafeBufferPointer(rebasing: line[..<4])), line[4] == UInt8(ascii: ":") else {
             if count == 4, Self.isData(line) { data.append("") } else { slowLine(line) }
+            dataBytes += count
             return
         }
         var valueStart = 5
         if valueStart < count, line[valueStart] == UInt8(ascii: " ") { valueStart += 1 }
         guard valueStart == 5 || valueStart == count || line[valueStart] < 0x80, count == 5 || line[5] < 0x80 else {
             slowLine(line)
+            dataBytes += count
             return
         }
         data.append(String(decoding: UnsafeBufferPointer(rebasing: line[valueStart...]), as: UTF8.self))
+        dataBytes += count
     }
 
     /// A line cut by characters: the field before the first colon, the value after it without

@@ -178,7 +178,9 @@ public struct Worker: Sendable {
             onServerRunning: { [logger, miner, backend = responder.backend] channel in
                 let port = channel.localAddress?.port ?? miner.port
                 // Connections wait in the backlog meanwhile; a stop cancels the warm-up.
-                if let server = backend.server, server.config.warmup { await Self.warmUp(server, logger: logger) }
+                if let server = backend.server, server.config.warmup, !(await Self.warmUp(server, logger: logger)) {
+                    return  // stopping: never reported ready
+                }
                 logger.info("miner \(miner.name) (\(miner.hotkey)) serving \(miner.synapses.joined(separator: ", ")) on \(miner.host):\(port)")
                 await onRunning(port)
             },
@@ -190,16 +192,23 @@ public struct Worker: Sendable {
     static let warmUpTimeout = 300.0
 
     /// `warmup: true`: one small request before the worker reports ready. A failure is
-    /// logged, not fatal: the server may come up later, and the miner serves meanwhile.
-    static func warmUp(_ server: BackendServer, logger: Logger) async {
+    /// logged, not fatal: the server may come up later, and the miner serves meanwhile. False
+    /// when a stop cancelled it.
+    static func warmUp(_ server: BackendServer, logger: Logger) async -> Bool {
         let started = ContinuousClock.now
         do {
             try await cancelWhenGracefulShutdown { try await server.warmUp(timeout: warmUpTimeout) }
             logger.info("backend warm-up took \(started.duration(to: .now))")
         } catch is CancellationError {
             logger.notice("backend warm-up cancelled: the worker is stopping")
+            return false
         } catch {
+            if Task.isCancelled || Task.isShuttingDownGracefully {
+                logger.notice("backend warm-up cancelled: the worker is stopping")
+                return false
+            }
             logger.warning("backend warm-up failed after \(started.duration(to: .now)): \(error)")
         }
+        return true
     }
 }

@@ -3,8 +3,9 @@
 /// a token at a time.
 ///
 /// An item that would take a batch past a bound makes the batch go out first; an item that
-/// passes a bound alone is cut into pieces that fit (a token is at least one character, so a
-/// piece of at most `maxTokens` characters is at most `maxTokens` tokens).
+/// passes a bound alone is cut into pieces that fit: at most `maxChars` characters, and at
+/// most `maxTokens` UTF-8 bytes (a token is at least one byte, even in a byte-level BPE where
+/// an emoji is several tokens, so such a piece is at most `maxTokens` tokens).
 public struct BatchBounds: Sendable {
     /// Unicode scalars in one batch.
     public var maxChars: Int?
@@ -29,27 +30,36 @@ public struct BatchBounds: Sendable {
         static func + (a: Weight, b: Weight) -> Weight { Weight(chars: a.chars + b.chars, tokens: a.tokens + b.tokens) }
     }
 
-    /// `item` cut so that every piece fits a batch of its own.
+    /// `item` cut at character (scalar) boundaries so that every piece fits a batch of its own.
     func pieces(of item: String) -> [String] {
-        let limit = min(maxChars ?? .max, maxTokens ?? .max)
+        let maxScalars = maxChars ?? .max, maxBytes = maxTokens ?? .max
         let scalars = item.unicodeScalars
-        guard scalars.count > limit else { return [item] }
+        if scalars.count <= maxScalars, item.utf8.count <= maxBytes { return [item] }
         var pieces: [String] = []
-        var start = scalars.startIndex
-        while start != scalars.endIndex {
-            let end = scalars.index(start, offsetBy: limit, limitedBy: scalars.endIndex) ?? scalars.endIndex
-            pieces.append(String(scalars[start..<end]))
-            start = end
+        var piece = String.UnicodeScalarView()
+        var pieceScalars = 0, pieceBytes = 0
+        for scalar in scalars {
+            let bytes = UTF8.width(scalar)
+            if pieceScalars > 0, pieceScalars + 1 > maxScalars || pieceBytes + bytes > maxBytes {
+                pieces.append(String(piece))
+                piece = String.UnicodeScalarView()
+                pieceScalars = 0
+                pieceBytes = 0
+            }
+            piece.append(scalar)
+            pieceScalars += 1
+            pieceBytes += bytes
         }
+        if pieceScalars > 0 { pieces.append(String(piece)) }
         return pieces
     }
 
     func weight(of piece: String) async -> Weight {
         var weight = Weight(chars: maxChars == nil ? 0 : piece.unicodeScalars.count)
         if maxTokens != nil {
-            // At least one, at most one per character: a tokenizer's answer is bounded too.
+            // At least one, at most one per byte: a tokenizer's answer is bounded too.
             let counted = await countTokens?(piece) ?? 1
-            weight.tokens = max(1, min(counted, max(1, piece.unicodeScalars.count)))
+            weight.tokens = max(1, min(counted, max(1, piece.utf8.count)))
         }
         return weight
     }

@@ -130,13 +130,16 @@ public struct StreamingEngine: Sendable {
                     if buffer.count == batchSize { flush(final: false) }
                     continue
                 }
-                // Bounded: an item cut to fit counts as its pieces.
-                var pieces: [(String, BatchBounds.Weight)] = []
-                for piece in bounds.pieces(of: item) { pieces.append((piece, await bounds.weight(of: piece))) }
+                // Bounded: an item cut to fit counts as its pieces. The clock is read for every
+                // piece (a server may send a whole answer in one item), and the loop lets other
+                // work run now and then: it may be on a connection's event loop.
+                let pieces = bounds.pieces(of: item)
                 generated += pieces.count
-                if clock.now >= deadline { return summary(.timedOut) }
-                if Task.isCancelled || stop?.isFired == true { return interrupted() }
-                for (piece, pieceWeight) in pieces {
+                for (index, piece) in pieces.enumerated() {
+                    if index > 0, index % 256 == 0 { await Task.yield() }
+                    let pieceWeight = await bounds.weight(of: piece)
+                    if clock.now >= deadline { return summary(.timedOut) }
+                    if Task.isCancelled || stop?.isFired == true { return interrupted() }
                     if !buffer.isEmpty, bounds.exceeds(weight + pieceWeight) { flush(final: false) }
                     buffer.append(piece)
                     weight = weight + pieceWeight

@@ -20,6 +20,21 @@ import Testing
         return condition()
     }
 
+    /// A stream nobody reads (the request's deadline passed before the engine began) stops its
+    /// producer when it is dropped: no task waits forever holding a backend connection.
+    @Test func aStreamDroppedUnreadStopsItsProducer() async throws {
+        let ended = Count()
+        do {
+            let stream = GenerationStream { send in
+                await send("never taken")
+                try? await Task.sleep(for: .seconds(60))  // ends early only when cancelled
+                ended.add()
+            }
+            _ = stream
+        }
+        #expect(await eventually { ended.now == 1 }, "the producer of an unread stream was left running")
+    }
+
     @Test func itemsArriveInOrderThenTheEnd() async throws {
         let stream = GenerationStream { send in
             for word in ["a", "b", "c"] { await send(word) }

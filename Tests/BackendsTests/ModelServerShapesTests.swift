@@ -55,6 +55,27 @@ import Testing
         }
     }
 
+    /// One field null beside the other (a server that sets both names); a usage count below
+    /// zero is not believed.
+    @Test func aNullReasoningFieldBesideTheOtherIsRead() async throws {
+        let chunk = try #require(try ChatCompletionStream.decode(
+            #"{"choices":[{"delta":{"reasoning_content":null,"reasoning":"hm"}}],"usage":{"prompt_tokens":-5,"completion_tokens":3}}"#
+        ))
+        #expect(chunk.pieces == [.thinking("hm")])
+        #expect(chunk.promptTokens == nil && chunk.completionTokens == 3)
+    }
+
+    /// A line that never ends: the stream fails once an event passes 1 MiB, instead of growing
+    /// the worker's memory with it.
+    @Test func anEventThatNeverEndsIsRefused() async throws {
+        let line = Array("data: ".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 10)
+        let pieces = [line] + Array(repeating: [UInt8](repeating: UInt8(ascii: "x"), count: 64 << 10), count: 40)
+        try await shapes.withServer(.init(pieces: pieces, gap: .zero), make: openAI(.drop)) { backend, _ in
+            let error = await shapes.failure(backend.generate(request))
+            #expect(error?.kind == .malformed && error?.message == "an event longer than 1 MiB", "\(String(describing: error))")
+        }
+    }
+
     /// `disable` asks the chat template not to think, keeping what `extra_body` puts beside it.
     @Test func disableAndExtraBodyReachTheServer() async throws {
         let extra: [String: ConfigValue] = [

@@ -338,6 +338,9 @@ import Testing
         #expect(backendError(openAI + "extra_body: [1, 2]}") .contains("field 'backend.extra_body': expected a mapping of request fields"))
         #expect(backendError(openAI + "extra_body: {stream: false}}").contains("field 'backend.extra_body.stream': is set by the backend itself"))
         #expect(backendError(openAI + "extra_body: {messages: []}}").contains("field 'backend.extra_body.messages'"))
+        for key in ["stream_options: {include_usage: false}", "n: 2", "model: other"] {
+            #expect(backendError(openAI + "extra_body: {\(key)}}").contains("is set by the backend itself"), "\(key)")
+        }
         #expect(backendError(openAI + "reasoning: hide}") .contains("field 'backend.reasoning': expected one of: drop, stream, disable, got 'hide'"))
         #expect(backendError(openAI + "keep_alive: forever}").contains("field 'backend.keep_alive': expected -1"))
         #expect(backendError(openAI + "keep_alive: 99999999999}").contains("field 'backend.keep_alive'"))
@@ -351,6 +354,7 @@ import Testing
         #expect(backendError("{kind: tgi, base_url: 'http://x', api: grpc}").contains("field 'backend.api': expected one of: messages, generate"))
         #expect(error(miner("    max_batch_chars: 0\n")).contains("field 'max_batch_chars': expected an integer from 1 to 1000000"))
         #expect(error(miner("    max_batch_tokens: -5\n")).contains("field 'max_batch_tokens'"))
+        #expect(error(miner("    max_batch_tokens: 3\n")).contains("field 'max_batch_tokens': expected an integer from 4 to 1000000"))
     }
 
     @Test func goDurations() {

@@ -80,6 +80,16 @@ import Testing
         #expect(asked.withLock { $0 } == words)
     }
 
+    /// A byte-level tokenizer counts an emoji as several tokens: a piece is cut to at most
+    /// `maxTokens` bytes, so no batch passes the bound by the server's own count.
+    @Test func tokensOfManyByteCharactersStayWithinTheBound() async {
+        let bytesPerToken: @Sendable (String) -> Int = { ($0.utf8.count + 1) / 2 }
+        let item = String(repeating: "🙂", count: 30)
+        let (_, batches) = await run([item, " ok"], batchSize: 12, bounds: BatchBounds(maxTokens: 10) { bytesPerToken($0) })
+        #expect(batches.map(\.text).joined() == item + " ok")
+        #expect(batches.allSatisfy { bytesPerToken($0.text) <= 10 }, "\(batches.map { bytesPerToken($0.text) })")
+    }
+
     /// A counter's answer is bounded: it cannot make a piece weigh nothing or more than its
     /// characters (a hostile or broken tokenizer).
     @Test func aCountersAnswerIsClamped() async {
@@ -88,6 +98,6 @@ import Testing
         #expect(batches.map(\.text) == ["abc", "d"])
         let huge = BatchBounds(maxTokens: 3) { _ in Int.max }
         let (_, cut) = await run(["ab", "c"], batchSize: 12, bounds: huge)
-        #expect(cut.map(\.text) == ["abc"])
+        #expect(cut.map(\.text) == ["abc"], "at most one token per byte")
     }
 }
