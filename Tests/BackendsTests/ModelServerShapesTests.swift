@@ -188,3 +188,32 @@ import Testing
         }
     }
 }
+
+/// Side requests never wait for a stream's connection: with every streaming connection busy
+/// (here the only one), `/tokenize` still answers.
+@Suite struct SidePoolTests {
+    @Test func tokenizeIsAnsweredWhileEveryStreamConnectionIsBusy() async throws {
+        let router = Router()
+        router.post("v1/chat/completions") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/event-stream"], body: .init { writer in
+                try await writer.write(ByteBuffer(bytes: FakeStreamServer.openAIEvents(["first"], usage: false, done: false)[0]))
+                try? await Task.sleep(for: .seconds(5))  // holds the connection past the count's 2 s
+                try await writer.finish(nil)
+            })
+        }
+        router.post("tokenize") { _, _ in #"{"count":2,"tokens":[1,2]}"# }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            var http = HTTPBackendConfig(baseURL: "http://127.0.0.1:\(client.port!)/v1")
+            http.maxConnections = 1
+            let backend = OpenAIBackend(OpenAIBackendConfig(http: http, model: "m"))
+            var items = backend.generate(GenerationRequest(roles: ["user"], messages: ["q"])).makeAsyncIterator()
+            #expect(try await items.next() == "first")
+            let counter = TokenCounter(server: try #require(backend.server))
+            // Through the streams' pool this would wait 2 s for the connection, then count 1.
+            #expect(await counter.count("ab") == 2)
+            _ = consume items
+            await backend.shutdown()
+        }
+    }
+}
