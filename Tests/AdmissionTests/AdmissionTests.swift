@@ -239,7 +239,8 @@ import Wire
         await #expect(throws: CapacityGate.Refusal.waitedPastDeadline) {
             try await gate.enter(priority: 0, deadline: .now + .milliseconds(100))
         }
-        #expect(ContinuousClock.now - started < .seconds(2))
+        // Refused at its deadline, not when the slot frees (30 s): wide of a loaded machine.
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(await gate.load.queued == 0)
     }
 }

@@ -82,7 +82,7 @@ import Testing
         let clock = ContinuousClock()
         let started = clock.now
         _ = ArithmeticAnswer.answer(String(repeating: "1+", count: 300_000) + String(repeating: " ", count: 300_000) + String(repeating: "$-", count: 100_000))
-        #expect(clock.now - started < .seconds(3))
+        #expect(clock.now - started < .seconds(20))  // a quadratic reading would take hours
         for text in ["\(long)", "$\(long)$", "-", "+.", ".", "1.", "1..2", "\\cdot", "x x x", "$$$$"] {
             let answer = MockBackend.answer(to: Question(text: text))
             #expect(answer.hasPrefix("The answer is ") && answer.utf8.count < 200)

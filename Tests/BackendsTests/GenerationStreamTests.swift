@@ -114,7 +114,7 @@ import Testing
         let started = ContinuousClock.now
         consumer.cancel()
         #expect(try await consumer.value == nil)
-        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(ContinuousClock.now - started < .seconds(10), "the wait ended with the silent backend (30 s), not the cancel")
     }
 
     /// The producer runs on the executor set around the stream's creation.

@@ -127,7 +127,7 @@ import Testing
         let started = ContinuousClock.now
         loop.cancel()
         _ = try? await loop.value
-        #expect(ContinuousClock.now - started < .seconds(1))
+        #expect(ContinuousClock.now - started < .seconds(10), "the parked loop did not end when cancelled")
         // A record queued after the loop ended is left to the next flush, as before.
         writer.record(sampleRecord())
         #expect(writer.flush() == 1)

@@ -6,9 +6,9 @@ import Testing
 /// `miners status` reads each model server's metrics once, all at once, and a server that is
 /// down, silent, slow or odd is shown as such within the timeout.
 @Suite struct BackendHealthScraperTests {
-    /// Long enough that asking five servers one after another (5 s) is told apart from asking
+    /// Long enough that asking five servers one after another (10 s) is told apart from asking
     /// them at once, with seconds of margin for a loaded machine.
-    static let timeout = Duration.seconds(1)
+    static let timeout = Duration.seconds(2)
     let scraper = BackendHealthScraper(timeout: BackendHealthScraperTests.timeout)
 
     func openai(_ name: String, _ baseURL: String, metricsURL: String? = nil) -> MinerConfig {
@@ -83,7 +83,7 @@ import Testing
         let server = try CannedHTTPServer(answer: nil)
         defer { server.close() }
         let (row, elapsed) = await timed { await scraper.scrape(target(server.url)) }
-        #expect(row.state == .unreachable && row.detail == "no answer within 1s")
+        #expect(row.state == .unreachable && row.detail == "no answer within 2s")
         #expect(elapsed >= Self.timeout && elapsed < Self.timeout + .seconds(3))
     }
 
@@ -91,7 +91,7 @@ import Testing
         let server = try CannedHTTPServer(answer: .stalled("vllm:num_requests_running 1\n"))
         defer { server.close() }
         let (row, elapsed) = await timed { await scraper.scrape(target(server.url)) }
-        #expect(row.state == .unreachable && row.detail == "answer not over within 1.5s")
+        #expect(row.state == .unreachable && row.detail == "answer not over within 2.5s")
         #expect(elapsed < Self.timeout + .seconds(3.5))
     }
 
@@ -102,7 +102,7 @@ import Testing
         let miners = silent.enumerated().map { openai("s\($0)", $1.url) } + [openai("g", good.url)]
         let start = ContinuousClock.now
         let rows = await scraper.scrape(miners)
-        #expect(ContinuousClock.now - start < .seconds(3.5), "one after another would take 4 s or more")
+        #expect(ContinuousClock.now - start < .seconds(8), "one after another would take 8 s or more")
         #expect(rows.map(\.miners) == [["s0"], ["s1"], ["s2"], ["s3"], ["g"]])
         #expect(rows.map(\.state) == [.unreachable, .unreachable, .unreachable, .unreachable, .ok])
     }
