@@ -22,12 +22,8 @@ public final class TokenCounter: Sendable {
     }
 
     public func count(_ text: String) async -> Int {
-        let cached: Int?? = state.withLock { $0.unsupported ? .some(nil) : $0.known[text].map { .some($0) } }
-        switch cached {
-        case .some(.some(let count)): return count
-        case .some(.none): return 1
-        case .none: break
-        }
+        // A server without /tokenize counts every piece as one.
+        if let known = state.withLock({ $0.unsupported ? 1 : $0.known[text] }) { return known }
         let counted: Int?
         do {
             counted = try await server.countTokens(text, timeout: Self.timeout)
