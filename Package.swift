@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "Wire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // libsodium (Debian's libsodium-dev): Ristretto255, Blake2b, SHA-2.
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        // prctl(2), which Swift cannot call directly (it is variadic).
+        .systemLibrary(name: "CProcessControl"),
         // sr25519 (Keccak, STROBE, Merlin over libsodium), SS58, substrate-bip39, wallet hotkeys.
         .target(name: "Keys", dependencies: ["CSodium"], resources: [.copy("Resources/bip39-english.txt")]),
         // The batcher and deadline policy shared by every backend.
@@ -94,7 +96,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Config", "LogStore", "Chain", "Keys",
+                "Config", "LogStore", "Chain", "Keys", "CProcessControl",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "GRDB", package: "GRDB.swift"),

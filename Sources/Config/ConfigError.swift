@@ -3,13 +3,15 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
     public var file: String
     public var line: Int?
     public var miner: String?
+    public var service: String?
     public var field: String?
     public var message: String
 
-    public init(file: String, line: Int? = nil, miner: String? = nil, field: String? = nil, message: String) {
+    public init(file: String, line: Int? = nil, miner: String? = nil, service: String? = nil, field: String? = nil, message: String) {
         self.file = file
         self.line = line
         self.miner = miner
+        self.service = service
         self.field = field
         self.message = message
     }
@@ -19,6 +21,7 @@ public struct ConfigError: Error, Equatable, CustomStringConvertible {
         if let line { text += ":\(line)" }
         text += ": "
         if let miner { text += "miner '\(miner)': " }
+        if let service { text += "service '\(service)': " }
         if let field { text += "field '\(field)': " }
         return text + message
     }

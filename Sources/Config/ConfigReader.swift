@@ -6,17 +6,18 @@ import Yams
 struct ConfigReader {
     let file: String
 
-    static let topKeys = ["database", "supervisor", "defaults", "miners"]
+    static let topKeys = ["database", "supervisor", "defaults", "services", "miners"]
     static let minerKeys = [
         "name", "hotkey", "wallet", "host", "port", "synapses", "streaming_batch_size", "max_batch_chars", "max_batch_tokens", "timeout",
         "stop_on_forward_exception", "max_body_bytes", "backend", "restart", "blacklist",
         "max_concurrent_streams", "max_queued_requests", "max_nonce_skew",
         "max_connections", "max_connections_per_ip", "max_header_bytes", "header_timeout", "body_timeout", "idle_timeout",
         "max_requests_per_minute", "max_request_timeout",
-        "chain", "external_ip", "external_port",
+        "chain", "external_ip", "external_port", "env", "env_file", "max_rss", "depends_on",
     ]
     /// What `defaults:` may set: everything that is not a miner's identity.
-    static let defaultKeys = minerKeys.filter { !["name", "hotkey", "wallet", "port", "external_ip", "external_port"].contains($0) }
+    /// `service` holds what every service inherits.
+    static let defaultKeys = minerKeys.filter { !["name", "hotkey", "wallet", "port", "external_ip", "external_port"].contains($0) } + ["service"]
     static let chainKeys = ["network", "netuid", "refresh", "ca_file"]
     static let blacklistKeys = ["allow", "deny", "metagraph", "min_stake", "require_validator_permit", "allow_non_registered"]
     static let walletKeys = ["path", "name", "hotkey"]
@@ -25,7 +26,7 @@ struct ConfigReader {
     static let mockKeys = ["kind", "text", "delay_ms", "fail_after"]
     static let httpKeys = [
         "kind", "base_url", "extra_headers", "connect_timeout", "idle_timeout", "system_prompt",
-        "max_connections", "warmup", "keep_alive", "metrics_url",
+        "max_connections", "warmup", "keep_alive", "metrics_url", "service",
     ]
     static let openAIKeys = httpKeys + ["model", "api_key_env", "temperature", "top_p", "max_tokens", "reasoning", "extra_body"]
     static let tgiKeys = httpKeys + [
@@ -78,13 +79,22 @@ struct ConfigReader {
         let defaults = try top["defaults"].map { node throws(ConfigError) in
             try entries(node, known: Self.defaultKeys, field: "defaults")
         } ?? [:]
+        let services = try self.services(top["services"], defaults: try defaults["service"].map { node throws(ConfigError) in
+            try entries(node, known: Self.serviceDefaultKeys, field: "defaults.service")
+        } ?? [:], metricsPort: supervisor.metricsPort)
         guard let minersNode = top["miners"] else { throw error(root, field: "miners", "is required: a list of miners") }
         guard let list = minersNode.sequence, !list.isEmpty else {
             throw error(minersNode, field: "miners", "expected a non-empty list of miners")
         }
         var miners: [MinerConfig] = []
         for node in list {
-            let miner = try self.miner(node, defaults: defaults)
+            let miner = try self.miner(node, defaults: defaults.filter { $0.key != "service" }, services: services)
+            if services.contains(where: { $0.name == miner.name }) {
+                throw error(node, miner: miner.name, field: "name", "the name is already used by a service (control commands take either)")
+            }
+            if let service = services.first(where: { $0.port == miner.port && Self.hostsOverlap($0.host, miner.host) }) {
+                throw error(node, miner: miner.name, field: "port", "port \(miner.port) on \(miner.host) is already used by service '\(service.name)'")
+            }
             if miners.contains(where: { $0.name == miner.name }) {
                 throw error(node, miner: miner.name, field: "name", "the name is already used by another miner")
             }
@@ -100,10 +110,12 @@ struct ConfigReader {
             }
             miners.append(miner)
         }
-        return MinersConfig(file: file, database: database, miners: miners, supervisor: supervisor)
+        var config = MinersConfig(file: file, database: database, miners: miners, supervisor: supervisor)
+        config.services = services
+        return config
     }
 
-    private func supervisor(_ node: Node) throws(ConfigError) -> SupervisorConfig {
+    func supervisor(_ node: Node) throws(ConfigError) -> SupervisorConfig {
         let fields = try entries(node, known: Self.supervisorKeys, field: "supervisor")
         var config = SupervisorConfig()
         if let value = fields["grace_period"] {
@@ -117,7 +129,7 @@ struct ConfigReader {
         return config
     }
 
-    private func miner(_ node: Node, defaults: [String: Node]) throws(ConfigError) -> MinerConfig {
+    func miner(_ node: Node, defaults: [String: Node], services: [ServiceConfig]) throws(ConfigError) -> MinerConfig {
         guard let mapping = node.mapping else {
             throw error(node, field: "miners", "each miner must be a mapping with at least name, hotkey, port and backend")
         }
@@ -127,9 +139,12 @@ struct ConfigReader {
         // (a backend of another kind replaces the default one).
         var fields = defaults
         for (key, value) in try entries(node, known: Self.minerKeys, miner: name) {
-            if let inherited = defaults[key], ["backend", "restart", "blacklist", "chain"].contains(key),
-               let merged = merge(inherited, value, replaceOnDifferent: key == "backend" ? "kind" : nil) {
-                fields[key] = merged
+            if var inherited = defaults[key], ["backend", "restart", "blacklist", "chain", "env"].contains(key) {
+                // A miner's own server replaces the default one, whichever way each names it.
+                if key == "backend", let own = value.mapping, own["base_url"] != nil || own["service"] != nil, let base = inherited.mapping {
+                    inherited = .mapping(Node.Mapping(base.filter { $0.key.string != "base_url" && $0.key.string != "service" }.map { ($0.key, $0.value) }, base.tag, base.style, base.mark))
+                }
+                fields[key] = merge(inherited, value, replaceOnDifferent: key == "backend" ? "kind" : nil) ?? value
             } else {
                 fields[key] = value
             }
@@ -145,8 +160,17 @@ struct ConfigReader {
         var miner = MinerConfig(
             name: name, hotkey: hotkey,
             port: try integer(try required("port", "a TCP port"), miner: name, field: "port", in: 1...65535),
-            backend: try backend(try required("backend", "a mapping with a 'kind' (mock)"), miner: name)
+            backend: try backend(try required("backend", "a mapping with a 'kind' (mock)"), miner: name, services: services)
         )
+        miner.environment = try environment(fields, miner: name)
+        if let value = fields["max_rss"] { miner.maxRSS = try byteSize(value, miner: name, field: "max_rss") }
+        if let value = fields["depends_on"] {
+            miner.services = try names(value, miner: name, field: "depends_on")
+            for service in miner.services where !services.contains(where: { $0.name == service }) {
+                throw unknownService(service, node: value, field: "depends_on", services: services, owner: .miner(name))
+            }
+        }
+        if let service = miner.backend.http?.service, !miner.services.contains(service) { miner.services.append(service) }
         if let value = fields["host"] { miner.host = try nonEmptyString(value, miner: name, field: "host") }
         if let value = fields["synapses"] {
             guard let list = value.sequence, !list.isEmpty else {
@@ -220,7 +244,7 @@ struct ConfigReader {
     }
 
     /// `hotkey: SS58` or `wallet: {path, name, hotkey}` (the wallet's public hotkey file).
-    private func hotkey(_ fields: [String: Node], node: Node, miner: String) throws(ConfigError) -> (String, WalletLocation?) {
+    func hotkey(_ fields: [String: Node], node: Node, miner: String) throws(ConfigError) -> (String, WalletLocation?) {
         switch (fields["hotkey"], fields["wallet"]) {
         case (let hotkeyNode?, nil):
             let hotkey = try nonEmptyString(hotkeyNode, miner: miner, field: "hotkey")
@@ -254,7 +278,7 @@ struct ConfigReader {
 
     /// `chain:`, `external_ip` and `external_port`, checked together: publishing needs a
     /// network, a subnet and the wallet's secret; refreshing needs a snapshot file to write.
-    private func chainSettings(_ fields: [String: Node], node: Node, into miner: inout MinerConfig) throws(ConfigError) {
+    func chainSettings(_ fields: [String: Node], node: Node, into miner: inout MinerConfig) throws(ConfigError) {
         let name = miner.name
         if let chainNode = fields["chain"] {
             let entries = try entries(chainNode, known: Self.chainKeys, miner: name, field: "chain")
@@ -310,7 +334,7 @@ struct ConfigReader {
         miner.externalAxon = ExternalAxon(ip: ip, port: port)
     }
 
-    private func blacklist(_ node: Node, miner: String, into admission: inout AdmissionConfig) throws(ConfigError) {
+    func blacklist(_ node: Node, miner: String, into admission: inout AdmissionConfig) throws(ConfigError) {
         let fields = try entries(node, known: Self.blacklistKeys, miner: miner, field: "blacklist")
         func hotkeys(_ key: String) throws(ConfigError) -> [String] {
             guard let value = fields[key] else { return [] }
@@ -348,7 +372,7 @@ struct ConfigReader {
 
     /// `override` laid over `base`, key by key; nil when either is not a mapping or when the
     /// `replaceOnDifferent` key differs (then the override replaces the base whole).
-    private func merge(_ base: Node, _ override: Node, replaceOnDifferent key: String?) -> Node? {
+    func merge(_ base: Node, _ override: Node, replaceOnDifferent key: String?) -> Node? {
         guard let baseMapping = base.mapping, let overrideMapping = override.mapping else { return nil }
         if let key, let own = overrideMapping[key]?.string, own != baseMapping[key]?.string { return nil }
         var pairs: [(Node, Node)] = baseMapping.filter { pair in overrideMapping[pair.key] == nil }.map { ($0.key, $0.value) }
@@ -356,7 +380,7 @@ struct ConfigReader {
         return .mapping(Node.Mapping(pairs, overrideMapping.tag, overrideMapping.style, overrideMapping.mark))
     }
 
-    private func restart(_ node: Node, miner: String) throws(ConfigError) -> RestartPolicyConfig {
+    func restart(_ node: Node, miner: String?) throws(ConfigError) -> RestartPolicyConfig {
         let fields = try entries(node, known: Self.restartKeys, miner: miner, field: "restart")
         var policy = RestartPolicyConfig()
         if let value = fields["backoff_initial"] { policy.backoffInitial = try seconds(value, miner: miner, field: "restart.backoff_initial") }
@@ -383,7 +407,7 @@ struct ConfigReader {
         return .fixed(seconds: seconds)
     }
 
-    func backend(_ node: Node, miner: String?) throws(ConfigError) -> BackendConfig {
+    func backend(_ node: Node, miner: String?, services: [ServiceConfig] = []) throws(ConfigError) -> BackendConfig {
         guard let mapping = node.mapping else {
             throw error(node, miner: miner, field: "backend", "expected a mapping with a 'kind' (\(Self.backendKinds.joined(separator: ", ")))")
         }
@@ -406,7 +430,7 @@ struct ConfigReader {
         case "openai":
             let fields = try entries(node, known: Self.openAIKeys, miner: miner, field: "backend")
             guard let model = fields["model"] else { throw error(node, miner: miner, field: "backend.model", "is required: the model name the server serves") }
-            var config = OpenAIBackendConfig(http: try http(fields, node: node, miner: miner), model: try nonEmptyString(model, miner: miner, field: "backend.model"))
+            var config = OpenAIBackendConfig(http: try http(fields, node: node, miner: miner, services: services, path: "/v1"), model: try nonEmptyString(model, miner: miner, field: "backend.model"))
             if let value = fields["api_key_env"] { config.apiKeyEnv = try nonEmptyString(value, miner: miner, field: "backend.api_key_env") }
             if let value = fields["temperature"] { config.temperature = try number(value, miner: miner, field: "backend.temperature", in: 0...2) }
             if let value = fields["top_p"] { config.topP = try number(value, miner: miner, field: "backend.top_p", in: 0...1) }
@@ -425,7 +449,7 @@ struct ConfigReader {
             return .openai(config)
         case "tgi":
             let fields = try entries(node, known: Self.tgiKeys, miner: miner, field: "backend")
-            var config = TGIBackendConfig(http: try http(fields, node: node, miner: miner))
+            var config = TGIBackendConfig(http: try http(fields, node: node, miner: miner, services: services, path: ""))
             if let value = fields["api"] { config.api = try choice(value, miner: miner, field: "backend.api") }
             if let value = fields["seed"] { config.seed = try integer(value, miner: miner, field: "backend.seed", in: 0...Int(UInt32.max)) }
             if config.api == .messages {
@@ -453,15 +477,28 @@ struct ConfigReader {
         }
     }
 
-    private func http(_ fields: [String: Node], node: Node, miner: String?) throws(ConfigError) -> HTTPBackendConfig {
-        guard let urlNode = fields["base_url"] else {
-            throw error(node, miner: miner, field: "backend.base_url", "is required: the server's URL, e.g. http://127.0.0.1:8000/v1")
+    /// - Parameter path: what follows the server's root in a `base_url` taken from a service.
+    func http(_ fields: [String: Node], node: Node, miner: String?, services: [ServiceConfig], path: String) throws(ConfigError) -> HTTPBackendConfig {
+        var config: HTTPBackendConfig
+        switch (fields["base_url"], fields["service"]) {
+        case (let urlNode?, nil):
+            let url = try nonEmptyString(urlNode, miner: miner, field: "backend.base_url")
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw error(urlNode, miner: miner, field: "backend.base_url", "expected an http:// or https:// URL, got '\(url)'")
+            }
+            config = HTTPBackendConfig(baseURL: url.hasSuffix("/") ? String(url.dropLast()) : url)
+        case (nil, let serviceNode?):
+            let name = try nonEmptyString(serviceNode, miner: miner, field: "backend.service")
+            guard let service = services.first(where: { $0.name == name }) else {
+                throw unknownService(name, node: serviceNode, field: "backend.service", services: services, owner: miner.map { .miner($0) } ?? .service(name))
+            }
+            config = HTTPBackendConfig(baseURL: service.rootURL + path)
+            config.service = name
+        case (.some, .some):
+            throw error(node, miner: miner, field: "backend.service", "give base_url or service, not both (a service's URL is http://HOST:PORT from its host and port)")
+        case (nil, nil):
+            throw error(node, miner: miner, field: "backend.base_url", "is required: the server's URL, e.g. http://127.0.0.1:8000/v1, or service: NAME for a service of this config")
         }
-        let url = try nonEmptyString(urlNode, miner: miner, field: "backend.base_url")
-        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-            throw error(urlNode, miner: miner, field: "backend.base_url", "expected an http:// or https:// URL, got '\(url)'")
-        }
-        var config = HTTPBackendConfig(baseURL: url.hasSuffix("/") ? String(url.dropLast()) : url)
         if let value = fields["connect_timeout"] { config.connectTimeout = try seconds(value, miner: miner, field: "backend.connect_timeout", max: 300) }
         if let value = fields["idle_timeout"] { config.idleTimeout = try seconds(value, miner: miner, field: "backend.idle_timeout", max: 3600) }
         if let value = fields["max_connections"] { config.maxConnections = try integer(value, miner: miner, field: "backend.max_connections", in: 1...10_000) }
@@ -484,7 +521,7 @@ struct ConfigReader {
     }
 
     /// `-1` (forever), `0`, a number of seconds, or a duration such as `30m`, `1h30m`, `45s`.
-    private func keepAlive(_ node: Node, miner: String?) throws(ConfigError) -> KeepAlive {
+    func keepAlive(_ node: Node, miner: String?) throws(ConfigError) -> KeepAlive {
         if node.scalar != nil, let seconds = node.int, (-1...31_536_000).contains(seconds) { return .seconds(seconds) }
         if let text = node.scalar?.string, text.utf8.count <= 32, Self.isGoDuration(text) { return .duration(text) }
         throw error(node, miner: miner, field: "backend.keep_alive", "expected -1 (keep the model loaded), a number of seconds up to a year, or a duration such as 30m or 1h, got '\(node.string ?? "?")'")
@@ -506,7 +543,7 @@ struct ConfigReader {
     }
 
     /// One of an enum's raw values, naming them all when it is not.
-    private func choice<T: RawRepresentable & CaseIterable>(_ node: Node, miner: String?, field: String) throws(ConfigError) -> T where T.RawValue == String {
+    func choice<T: RawRepresentable & CaseIterable>(_ node: Node, miner: String?, field: String) throws(ConfigError) -> T where T.RawValue == String {
         let names = T.allCases.map(\.rawValue)
         guard let text = node.scalar?.string, let value = T(rawValue: text) else {
             throw error(node, miner: miner, field: field, "expected one of: \(names.joined(separator: ", ")), got '\(node.string ?? "?")'")
@@ -516,7 +553,7 @@ struct ConfigReader {
 
     /// A YAML value as a JSON one, at most 16 levels deep (the config is the operator's, but a
     /// recursive walk is bounded all the same).
-    private func configValue(_ node: Node, miner: String?, field: String, depth: Int) throws(ConfigError) -> ConfigValue {
+    func configValue(_ node: Node, miner: String?, field: String, depth: Int) throws(ConfigError) -> ConfigValue {
         guard depth < 16 else { throw error(node, miner: miner, field: field, "nested more than 16 levels deep") }
         switch node {
         case .scalar(let scalar):
@@ -541,24 +578,24 @@ struct ConfigReader {
         }
     }
 
-    private func bool(_ node: Node, miner: String?, field: String) throws(ConfigError) -> Bool {
+    func bool(_ node: Node, miner: String?, field: String) throws(ConfigError) -> Bool {
         guard node.scalar != nil, let value = node.bool else { throw error(node, miner: miner, field: field, "expected true or false, got '\(node.string ?? "?")'") }
         return value
     }
 
-    private func string(_ node: Node, miner: String?, field: String) throws(ConfigError) -> String {
+    func string(_ node: Node, miner: String?, field: String) throws(ConfigError) -> String {
         guard node.scalar != nil, let text = node.string else { throw error(node, miner: miner, field: field, "expected a string") }
         return text
     }
 
     /// A string, or null/empty to leave it out.
-    private func optionalText(_ node: Node, miner: String?, field: String) throws(ConfigError) -> String? {
+    func optionalText(_ node: Node, miner: String?, field: String) throws(ConfigError) -> String? {
         if node == Node("~") || node.null != nil { return nil }
         let text = try string(node, miner: miner, field: field)
         return text.isEmpty ? nil : text
     }
 
-    private func number(_ node: Node, miner: String?, field: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
+    func number(_ node: Node, miner: String?, field: String, in range: ClosedRange<Double>) throws(ConfigError) -> Double {
         guard node.scalar != nil, let value = node.float, range.contains(value) else {
             throw error(node, miner: miner, field: field, "expected a number from \(range.lowerBound) to \(range.upperBound), got '\(node.string ?? "?")'")
         }

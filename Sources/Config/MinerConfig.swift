@@ -29,6 +29,12 @@ public struct MinerConfig: Sendable, Equatable {
     public var chain: ChainConfig?
     /// Published on chain when given (`external_ip`, `external_port`).
     public var externalAxon: ExternalAxon?
+    /// `env` and `env_file`: the worker's variables on top of the supervisor's.
+    public var environment = ProcessEnvironment()
+    /// Resident memory above which the worker is restarted gracefully.
+    public var maxRSS: Int?
+    /// Services that must be healthy for this miner to serve: `depends_on` and `backend.service`.
+    public var services: [String] = []
 
     /// The settings a worker process runs with: a change to the chain keys alone does not
     /// restart the worker.
@@ -103,6 +109,15 @@ public enum BackendConfig: Sendable, Equatable {
         case .tgi: "tgi"
         }
     }
+
+    /// The server's settings, for the HTTP backends.
+    public var http: HTTPBackendConfig? {
+        switch self {
+        case .mock: nil
+        case .openai(let config): config.http
+        case .tgi(let config): config.http
+        }
+    }
 }
 
 /// `max_batch_chars` and `max_batch_tokens`: nil leaves that bound off.
@@ -138,6 +153,8 @@ public struct HTTPBackendConfig: Sendable, Equatable {
     public var keepAlive: KeepAlive?
     /// Where the server's Prometheus metrics are; nil: `/metrics` at the server's root.
     public var metricsURL: String?
+    /// The service of the config that runs this server, when `base_url` came from one.
+    public var service: String?
 
     public init(baseURL: String) {
         self.baseURL = baseURL

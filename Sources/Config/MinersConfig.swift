@@ -8,6 +8,8 @@ public struct MinersConfig: Sendable, Equatable {
     /// SQLite file; a relative path is relative to the working directory.
     public var database: String
     public var miners: [MinerConfig]
+    /// Model servers run beside the miners, started before them.
+    public var services: [ServiceConfig] = []
     public var supervisor: SupervisorConfig
 
     public static let defaultDatabase = "miners.sqlite"
@@ -33,6 +35,15 @@ public struct MinersConfig: Sendable, Equatable {
 
     public static func load(path: String) throws(ConfigError) -> MinersConfig {
         try parse(yaml: try YAMLFile.read(path, what: "config file"), file: path)
+    }
+
+    public func service(named name: String) -> ServiceConfig? {
+        services.first { $0.name == name }
+    }
+
+    /// The miners that need a service, in the config's order.
+    public func dependents(of service: String) -> [String] {
+        miners.filter { $0.services.contains(service) }.map(\.name)
     }
 
     public static func parse(yaml: String, file: String) throws(ConfigError) -> MinersConfig {

@@ -1,4 +1,5 @@
-/// One event in the life of a worker process, or of the supervisor (`miner == nil`).
+/// One event in the life of a worker process, of a service (`service` set), or of the
+/// supervisor (neither set).
 public struct LifecycleRecord: Sendable, Equatable {
     public enum Event: String, Sendable, CaseIterable {
         case supervisorStart = "supervisor_start"
@@ -10,11 +11,14 @@ public struct LifecycleRecord: Sendable, Equatable {
         case backoff
         case crashLoop = "crash_loop"
         case stop
+        /// A service's health check failed (it is restarted after `failures` in a row).
+        case unhealthy
     }
 
     /// Unix seconds.
     public var at: Double
     public var miner: String?
+    public var service: String?
     public var event: Event
     public var pid: Int32?
     public var exitCode: Int32?
@@ -25,10 +29,11 @@ public struct LifecycleRecord: Sendable, Equatable {
 
     public init(
         at: Double, miner: String?, event: Event, pid: Int32? = nil, exitCode: Int32? = nil, signal: Int32? = nil,
-        uptime: Double? = nil, backoff: Double? = nil, detail: String? = nil
+        uptime: Double? = nil, backoff: Double? = nil, detail: String? = nil, service: String? = nil
     ) {
         self.at = at
         self.miner = miner
+        self.service = service
         self.event = event
         self.pid = pid
         self.exitCode = exitCode

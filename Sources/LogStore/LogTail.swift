@@ -32,6 +32,14 @@ public enum LogTail {
     public struct Event: Sendable, Equatable {
         public var miner: String?
         public var event: String
+        /// Set for a service's events (migration 0013).
+        public var service: String?
+
+        public init(miner: String?, event: String, service: String? = nil) {
+            self.miner = miner
+            self.event = event
+            self.service = service
+        }
     }
 
     public struct Page: Sendable {
@@ -70,12 +78,12 @@ public enum LogTail {
             }
             var events: [Event] = []
             let eventRows = try Row.fetchCursor(
-                db, sql: "SELECT id, miner, event FROM lifecycle WHERE id > ? ORDER BY id LIMIT ?",
+                db, sql: "SELECT id, miner, event, service FROM lifecycle WHERE id > ? ORDER BY id LIMIT ?",
                 arguments: [cursor.lifecycleID, limit]
             )
             while let row = try eventRows.next() {
                 next.lifecycleID = row[0]
-                events.append(Event(miner: row[1], event: row[2]))
+                events.append(Event(miner: row[1], event: row[2], service: row[3]))
             }
             return Page(requests: requests, events: events, cursor: next)
         }

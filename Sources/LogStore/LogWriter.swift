@@ -353,10 +353,10 @@ public final class LogWriter: Service, Sendable {
 
     static func insert(_ event: LifecycleRecord, into db: Database) throws {
         try db.cachedStatement(sql: """
-            INSERT INTO lifecycle (at, miner, event, pid, exit_code, signal, uptime_s, backoff_s, detail)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO lifecycle (at, miner, service, event, pid, exit_code, signal, uptime_s, backoff_s, detail)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """).execute(arguments: [
-                event.at, event.miner, event.event.rawValue, event.pid, event.exitCode, event.signal,
+                event.at, event.miner, event.service, event.event.rawValue, event.pid, event.exitCode, event.signal,
                 event.uptime, event.backoff, event.detail,
             ])
     }

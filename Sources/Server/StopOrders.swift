@@ -42,12 +42,15 @@ final class StopOrders: Service, Sendable {
     /// Whether to take orders from the process's signals and standard input; tests give
     /// every order through `order(_:)` instead.
     private let listens: Bool
+    /// Where the supervisor's `ready` and `not_ready` lines go, for a worker with a backend gate.
+    private let gate: BackendGate?
 
     init(
         gracePeriod: Duration, orphanGracePeriod: Duration, supervised: Bool, clock: any Clock<Duration> = ContinuousClock(),
-        listens: Bool = true, logger: Logger
+        listens: Bool = true, gate: BackendGate? = nil, logger: Logger
     ) {
         self.listens = listens
+        self.gate = gate
         self.gracePeriod = gracePeriod
         self.orphanGracePeriod = orphanGracePeriod
         self.supervised = supervised
@@ -70,7 +73,7 @@ final class StopOrders: Service, Sendable {
     }
 
     func run() async throws {
-        if supervised, listens { SupervisorPipe.watch(sink) }
+        if supervised, listens { SupervisorPipe.watch(sink, gate: gate) }
         // Ends when the group shuts down gracefully: this service is the first in the group,
         // so the last to be told, once the server and the logs have finished.
         await cancelOnGracefulShutdown { [self] in
@@ -129,10 +132,14 @@ final class StopOrders: Service, Sendable {
 }
 
 /// Reads the supervisor's pipe (standard input) on a thread of its own: a blocking read must not
-/// hold one of the few cooperative threads. Lines `stop` are orders; end-of-file means the
-/// supervisor has died (the kernel closes its end, even after SIGKILL).
+/// hold one of the few cooperative threads. Lines `stop` are orders; `ready` and `not_ready
+/// REASON` report the backend's services; end-of-file means the supervisor has died (the kernel
+/// closes its end, even after SIGKILL).
 enum SupervisorPipe {
-    static func watch(_ sink: AsyncStream<StopOrders.Order>.Continuation) {
+    /// Longer lines are cut: the supervisor's reasons are shorter.
+    static let maxLine = 512
+
+    static func watch(_ sink: AsyncStream<StopOrders.Order>.Continuation, gate: BackendGate?) {
         let thread = Thread {
             var line: [UInt8] = []
             var buffer = [UInt8](repeating: 0, count: 256)
@@ -142,9 +149,13 @@ enum SupervisorPipe {
                 guard count > 0 else { continue }
                 for byte in buffer[0..<count] {
                     if byte == UInt8(ascii: "\n") {
-                        if line == Array("stop".utf8) { sink.yield(.supervisorStop) }
+                        if line == Array("stop".utf8) {
+                            sink.yield(.supervisorStop)
+                        } else if let report = gateReport(line) {
+                            gate?.report(report)
+                        }
                         line.removeAll(keepingCapacity: true)
-                    } else if line.count < 64 {
+                    } else if line.count < maxLine {
                         line.append(byte)
                     }
                 }
@@ -153,5 +164,13 @@ enum SupervisorPipe {
         }
         thread.name = "supervisor-pipe"
         thread.start()
+    }
+
+    /// `ready`, or `not_ready REASON`.
+    static func gateReport(_ line: [UInt8]) -> BackendGate.Report? {
+        if line == Array("ready".utf8) { return .ready }
+        let prefix = Array("not_ready ".utf8)
+        guard line.starts(with: prefix) else { return nil }
+        return .notReady(String(decoding: line.dropFirst(prefix.count), as: UTF8.self))
     }
 }

@@ -26,6 +26,8 @@ struct SynapseResponder: HTTPResponder {
     let drain: StopSignal
     /// Called after a response whose backend failed, when the miner stops on forward exceptions.
     let onForwardException: @Sendable (String) -> Void
+    /// Closed while the backend's services are not ready: requests get 503 at once.
+    var gate: BackendGate?
     /// `max_batch_chars` and `max_batch_tokens`, with the backend's token counter.
     var batchBounds = BatchBounds()
     /// Unix seconds now: when a request arrived, for its nonce's freshness and the log.
@@ -44,6 +46,8 @@ struct SynapseResponder: HTTPResponder {
             record.synapse = RequestRecord.bounded(name)
             try route(request, name: name)
             try expectContinue(request)
+            // Before any work: a validator learns at once that the model server is not ready.
+            if let refusal = gate?.refusal { throw refusal }
             let headers = try SynapseHeaders.parse(headerValue)
             record.nonce = headers.dendriteNonce
             record.dendriteVersion = headers.dendriteVersion

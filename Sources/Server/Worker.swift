@@ -27,6 +27,9 @@ public struct Worker: Sendable {
     /// Stop when standard input reaches end-of-file: the supervisor holds the other end of a
     /// pipe, and the kernel closes it when the supervisor dies, even by SIGKILL.
     public var exitWithParent = false
+    /// Refuse requests with 503 until the supervisor reports the backend's services ready (a
+    /// line `ready` on its pipe; `not_ready REASON` closes the gate again).
+    public var backendGate = false
     /// How long streams may finish when the supervisor is gone.
     public var orphanGracePeriod: Duration = .milliseconds(500)
     /// False only in benchmarks, to measure what logging every request and batch costs.
@@ -69,23 +72,25 @@ public struct Worker: Sendable {
             journal: recordsRequests ? try RequestJournal(path: journalPath) : nil, source: miner.name
         )
         let refusals = RefusalLog(log: log, logger: logger)
+        let backend = try miner.makeCheckedBackend()
+        let gate = backendGate ? BackendGate(server: backend.server, logger: logger) : nil
         let orders = StopOrders(
-            gracePeriod: gracePeriod, orphanGracePeriod: orphanGracePeriod, supervised: exitWithParent, logger: logger
+            gracePeriod: gracePeriod, orphanGracePeriod: orphanGracePeriod, supervised: exitWithParent, gate: gate, logger: logger
         )
         let admission = try makeAdmission()
         // What earlier workers of this miner served and could still be replayed.
         let now = wallClock()
         let served = try RecentNonces.read(database, worker: miner.name, since: now - admission.nonceMemory)
         for entry in served { admission.remember(hotkey: entry.hotkey, uuid: entry.uuid, nonce: entry.nonce, now: now) }
-        let backend = try miner.makeCheckedBackend()
         let app = makeApplication(
-            log: log, refusals: refusals, admission: admission, backend: backend, drain: orders.drain, onRunning: onRunning
+            log: log, refusals: refusals, admission: admission, backend: backend, gate: gate, drain: orders.drain, onRunning: onRunning
         ) { error in
             orders.order(.forwardException(error))
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: orders), .init(service: log), .init(service: refusals), .init(service: app),
         ]
+        if let gate { services.append(.init(service: gate)) }
         if let server = backend.server, let keepAlive = server.config.keepAlive {
             services.append(.init(service: BackendKeepAlive(server: server, value: keepAlive, logger: logger)))
         }
@@ -125,13 +130,14 @@ public struct Worker: Sendable {
 
     /// The responder, on this worker's wall clock.
     func makeResponder(
-        log: LogWriter, refusals: RefusalLog, admission: Admission, backend: any Backend, drain: StopSignal,
+        log: LogWriter, refusals: RefusalLog, admission: Admission, backend: any Backend, gate: BackendGate? = nil, drain: StopSignal,
         onForwardException: @escaping @Sendable (String) -> Void
     ) -> SynapseResponder {
         var responder = SynapseResponder(
             miner: miner, backend: backend, log: log, admission: admission, refusals: refusals, drain: drain,
             onForwardException: onForwardException
         )
+        responder.gate = gate
         responder.wallClock = wallClock
         responder.batchBounds = miner.makeBatchBounds(backend: backend)
         return responder
@@ -142,13 +148,14 @@ public struct Worker: Sendable {
         refusals: RefusalLog? = nil,
         admission: Admission,
         backend: (any Backend)? = nil,
+        gate: BackendGate? = nil,
         drain: StopSignal = StopSignal(),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
         onForwardException: @escaping @Sendable (String) -> Void = { _ in }
     ) -> Application<SynapseResponder> {
         let refusals = refusals ?? RefusalLog(log: log, logger: logger)
         let responder = makeResponder(
-            log: log, refusals: refusals, admission: admission, backend: backend ?? miner.makeBackend(), drain: drain,
+            log: log, refusals: refusals, admission: admission, backend: backend ?? miner.makeBackend(), gate: gate, drain: drain,
             onForwardException: onForwardException
         )
         let connections = ConnectionTable(limits: miner.limits)
@@ -177,8 +184,9 @@ public struct Worker: Sendable {
             ),
             onServerRunning: { [logger, miner, backend = responder.backend] channel in
                 let port = channel.localAddress?.port ?? miner.port
-                // Connections wait in the backlog meanwhile; a stop cancels the warm-up.
-                if let server = backend.server, server.config.warmup, !(await Self.warmUp(server, logger: logger)) {
+                // Connections wait in the backlog meanwhile; a stop cancels the warm-up. Behind a
+                // gate, the warm-up waits for the services instead, and requests get 503 meanwhile.
+                if gate == nil, let server = backend.server, server.config.warmup, !(await Self.warmUp(server, logger: logger)) {
                     return  // stopping: never reported ready
                 }
                 logger.info("miner \(miner.name) (\(miner.hotkey)) serving \(miner.synapses.joined(separator: ", ")) on \(miner.host):\(port)")

@@ -1,13 +1,18 @@
 import Config
 
 /// Everything checked before a worker starts: the config itself (names, ports, hotkeys,
-/// keys — see `Config`) and that each miner's port is free. `miners check` runs only this.
+/// keys — see `Config`) and that each miner's and service's port is free. `miners check` runs only this.
 public enum ConfigCheck {
     /// Loads and checks `path`. Ports in `ownPorts` (held by this supervisor's running workers)
     /// count as free.
     public static func run(path: String, ownPorts: Set<String> = []) throws(ConfigError) -> MinersConfig {
         let config = try MinersConfig.load(path: path)
-        for miner in config.miners where !ownPorts.contains(key(miner)) {
+        for service in config.services where !ownPorts.contains(key(host: service.host, port: service.port)) {
+            if let problem = PortCheck.problem(host: service.host, port: service.port) {
+                throw ConfigError(file: path, service: service.name, field: "port", message: problem)
+            }
+        }
+        for miner in config.miners where !ownPorts.contains(key(host: miner.host, port: miner.port)) {
             if let problem = PortCheck.problem(host: miner.host, port: miner.port) {
                 throw ConfigError(file: path, miner: miner.name, field: "port", message: problem)
             }
@@ -19,5 +24,5 @@ public enum ConfigCheck {
         return config
     }
 
-    static func key(_ miner: MinerConfig) -> String { "\(miner.host):\(miner.port)" }
+    static func key(host: String, port: Int) -> String { "\(host):\(port)" }
 }

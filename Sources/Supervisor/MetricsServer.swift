@@ -9,7 +9,8 @@ public enum MetricsServer {
         let router = Router()
         router.get("metrics") { _, _ -> Response in
             do {
-                let text = try await metrics.scrape(status: await supervisor.status().miners)
+                let status = await supervisor.status()
+                let text = try await metrics.scrape(status: status.miners, services: status.services)
                 return Response(
                     status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                     body: .init(byteBuffer: ByteBuffer(string: text))

@@ -14,7 +14,7 @@ public actor MinerMetrics {
     private let database: DatabaseQueue
     private var cursor: LogTail.Cursor
 
-    public init(database: DatabaseQueue, miners: [String]) throws {
+    public init(database: DatabaseQueue, miners: [String], services: [String] = []) throws {
         self.database = database
         cursor = try LogTail.end(database)
         // Every miner's series exist from the start, at zero, so rates work from the first scrape.
@@ -31,11 +31,26 @@ public actor MinerMetrics {
             _ = counter("worker_crash_loops", miner)
             _ = firstBatchHistogram(miner)
         }
+        for service in services { _ = serviceRestarts(service) }
     }
 
     /// Catches up with the log, sets the live gauges from `status`, and returns the exposition text.
-    public func scrape(status: [MinerStatus]) throws -> String {
+    public func scrape(status: [MinerStatus], services: [ServiceStatus] = []) throws -> String {
         try catchUp()
+        for service in services {
+            let labels = [("service", service.name)]
+            registry.makeGauge(
+                descriptor: .init(namespace: "miners", metricName: "service_up", unitName: "", helpText: "1 while the service's health check passes"),
+                labels: labels
+            ).set(to: service.state == .running ? 1.0 : 0.0)
+            registry.makeGauge(
+                descriptor: .init(
+                    namespace: "miners", metricName: "service_health", unitName: "seconds",
+                    helpText: "How long the service's last health check took"
+                ),
+                labels: labels
+            ).set(to: service.lastCheck?.seconds ?? 0)
+        }
         for miner in status {
             registry.makeGauge(
                 descriptor: .init(namespace: "miners", metricName: "worker_up", unitName: "", helpText: "1 while the worker is running"),
@@ -71,6 +86,10 @@ public actor MinerMetrics {
     }
 
     private func count(_ event: LogTail.Event) {
+        if let service = event.service, event.event == "backoff" || event.event == "crash_loop" {
+            if event.event == "backoff" { serviceRestarts(service).increment() }
+            return
+        }
         guard let miner = event.miner else { return }
         switch event.event {
         case "backoff": counter("worker_restarts", miner).increment()
@@ -96,6 +115,16 @@ public actor MinerMetrics {
         registry.makeCounter(
             descriptor: .init(namespace: "miners", metricName: name, unitName: "total", helpText: Self.help[name] ?? ""),
             labels: [("miner", miner)] + labels
+        )
+    }
+
+    private nonisolated func serviceRestarts(_ service: String) -> Counter {
+        registry.makeCounter(
+            descriptor: .init(
+                namespace: "miners", metricName: "service_restarts", unitName: "total",
+                helpText: "Service restarts after an exit, a failed health check or max_rss"
+            ),
+            labels: [("service", service)]
         )
     }
 

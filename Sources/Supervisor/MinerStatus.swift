@@ -1,7 +1,12 @@
 /// Where a miner is in its life, as `miners status` shows it.
 public enum MinerState: String, Codable, Sendable {
+    /// A service waiting for the services it depends on, or for its turn on a shared GPU.
+    case waiting
     case starting
+    /// A worker listening; a service whose health check passed.
     case running
+    /// A service whose last health check failed (it is restarted after `failures` in a row).
+    case unhealthy
     case backingOff = "backing-off"
     case crashLooping = "crash-looping"
     case stopping
@@ -36,12 +41,15 @@ public struct MinerStatus: Codable, Sendable, Equatable {
     /// while the terminal did not keep up.
     public var echoLinesLost: Int
     public var echoError: String?
+    /// Why the worker refuses requests with 503 (`backend_not_ready`): a service it needs is not
+    /// ready. Nil when it serves.
+    public var notReady: String?
 
     public init(
         name: String, hotkey: String, host: String, port: Int, backend: String, batchSize: Int, state: MinerState,
         pid: Int32? = nil, startedAt: Double? = nil, restarts: Int = 0, lastExit: String? = nil,
         lastExitAt: Double? = nil, nextStartAt: Double? = nil, logLinesLost: Int = 0, logError: String? = nil,
-        echoLinesLost: Int = 0, echoError: String? = nil
+        echoLinesLost: Int = 0, echoError: String? = nil, notReady: String? = nil
     ) {
         self.name = name
         self.hotkey = hotkey
@@ -60,11 +68,12 @@ public struct MinerStatus: Codable, Sendable, Equatable {
         self.logError = logError
         self.echoLinesLost = echoLinesLost
         self.echoError = echoError
+        self.notReady = notReady
     }
 
     enum CodingKeys: String, CodingKey {
         case name, hotkey, host, port, backend, batchSize, state, pid, startedAt, restarts, lastExit, lastExitAt, nextStartAt
-        case logLinesLost, logError, echoLinesLost, echoError
+        case logLinesLost, logError, echoLinesLost, echoError, notReady
     }
 
     /// The loss counts are read leniently: `miners status` of a newer build may ask a
@@ -83,7 +92,8 @@ public struct MinerStatus: Codable, Sendable, Equatable {
             logLinesLost: try c.decodeIfPresent(Int.self, forKey: .logLinesLost) ?? 0,
             logError: try c.decodeIfPresent(String.self, forKey: .logError),
             echoLinesLost: try c.decodeIfPresent(Int.self, forKey: .echoLinesLost) ?? 0,
-            echoError: try c.decodeIfPresent(String.self, forKey: .echoError)
+            echoError: try c.decodeIfPresent(String.self, forKey: .echoError),
+            notReady: try c.decodeIfPresent(String.self, forKey: .notReady)
         )
     }
 }
@@ -96,6 +106,7 @@ public struct SupervisorStatus: Codable, Sendable {
     /// Unix seconds.
     public var startedAt: Double
     public var miners: [MinerStatus]
+    public var services: [ServiceStatus] = []
     /// The supervisor's own log lines that did not reach its standard error.
     public var stderrLinesLost: Int
     public var stderrError: String?
@@ -114,7 +125,7 @@ public struct SupervisorStatus: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case pid, config, database, startedAt, miners, stderrLinesLost, stderrError
+        case pid, config, database, startedAt, miners, services, stderrLinesLost, stderrError
     }
 
     public init(from decoder: any Decoder) throws {
@@ -126,5 +137,6 @@ public struct SupervisorStatus: Codable, Sendable {
             stderrLinesLost: try c.decodeIfPresent(Int.self, forKey: .stderrLinesLost) ?? 0,
             stderrError: try c.decodeIfPresent(String.self, forKey: .stderrError)
         )
+        services = try c.decodeIfPresent([ServiceStatus].self, forKey: .services) ?? []
     }
 }

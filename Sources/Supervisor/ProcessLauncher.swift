@@ -61,16 +61,60 @@ public struct ProcessLauncher: WorkerLauncher {
     static let ignoreBrokenPipes: Void = { signal(SIGPIPE, SIG_IGN) }()
 
     public func run(_ miner: MinerConfig, events: WorkerEvents) async throws -> WorkerExit {
-        Self.ignoreBrokenPipes
-        let logFile = LogFile(path: "\(logDirectory)/\(miner.name).log")
-        if let problem = logFile.openError {
-            logger?.error("miner \(miner.name): its output is not logged: \(problem); the worker starts anyway")
+        var arguments = [
+            "worker", "--config", configPath, "--miner", miner.name, "--db", databasePath,
+            "--grace", String(gracePeriod), "--exit-with-parent",
+        ]
+        // Refuses with 503 until the supervisor reports its services ready.
+        if !miner.services.isEmpty { arguments.append("--backend-gate") }
+        return try await spawn(
+            name: miner.name, what: "worker", arguments: arguments, variables: try Self.variables(miner.environment),
+            logPath: "\(logDirectory)/\(miner.name).log", events: events
+        )
+    }
+
+    /// A service runs under `miners service-run`, which relays the stop order as the service's
+    /// stop signal and stops the server when the supervisor is gone.
+    public func runService(_ service: ServiceConfig, events: WorkerEvents) async throws -> WorkerExit {
+        var variables = try Self.variables(service.environment)
+        if !service.gpus.isEmpty { variables["CUDA_VISIBLE_DEVICES"] = service.gpus.map(String.init).joined(separator: ",") }
+        return try await spawn(
+            name: service.name, what: "service",
+            arguments: ["service-run", "--stop-signal", String(service.stopSignal.number), "--grace", String(service.gracePeriod), "--"]
+                + service.command,
+            variables: variables, workingDirectory: service.cwd,
+            logPath: service.logFile ?? "\(logDirectory)/\(service.name).log", events: events
+        )
+    }
+
+    /// `env_file` (read now, so a changed key takes effect at the next start) and `env`.
+    static func variables(_ environment: ProcessEnvironment) throws -> [String: String] {
+        do {
+            return try environment.resolved()
+        } catch {
+            throw LaunchFailure(message: "env_file \(error)")
         }
-        let sink = OutputSink(output: output, file: logFile, losses: events.output, echo: echo ? Array("[\(miner.name)] ".utf8) : nil)
+    }
+
+    struct LaunchFailure: Error, CustomStringConvertible {
+        var message: String
+        var description: String { message }
+    }
+
+    func spawn(
+        name: String, what: String, arguments: [String], variables: [String: String], workingDirectory: String? = nil, logPath: String,
+        events: WorkerEvents
+    ) async throws -> WorkerExit {
+        Self.ignoreBrokenPipes
+        let logFile = LogFile(path: logPath)
+        if let problem = logFile.openError {
+            logger?.error("\(name): its output is not logged: \(problem); it starts anyway")
+        }
+        let sink = OutputSink(output: output, file: logFile, losses: events.output, echo: echo ? Array("[\(name)] ".utf8) : nil)
 
         // Other children never inherit the write end: swift-subprocess closes every descriptor
-        // above 2 in the child it spawns. Non-blocking, so a stop order never waits on a
-        // worker that stopped reading.
+        // above 2 in the child it spawns. Non-blocking, so an order never waits on a process
+        // that stopped reading.
         let pipe = try FileDescriptor.pipe()
         defer { try? pipe.writeEnd.close() }
         let orders = pipe.writeEnd.rawValue
@@ -78,13 +122,13 @@ public struct ProcessLauncher: WorkerLauncher {
 
         var options = PlatformOptions()
         options.processGroupID = 0
+        var updates: [Environment.Key: String?] = [:]
+        for (key, value) in variables { if let key = Environment.Key(rawValue: key) { updates[key] = value } }
         let configuration = Configuration(
             executable: .path(FilePath(executable)),
-            arguments: Arguments([
-                "worker", "--config", configPath, "--miner", miner.name, "--db", databasePath,
-                "--grace", String(gracePeriod), "--exit-with-parent",
-            ]),
-            environment: Self.environment,
+            arguments: Arguments(arguments),
+            environment: Self.environment.updating(updates),
+            workingDirectory: workingDirectory.map { FilePath($0) },
             platformOptions: options
         )
         let result = try await Subprocess.run(
@@ -114,7 +158,12 @@ public struct ProcessLauncher: WorkerLauncher {
                                     try? execution.send(signal: .terminate)
                                 }
                             case .force:
-                                try? execution.send(signal: .kill)
+                                try? execution.send(signal: .kill, toProcessGroup: true)
+                            case .backend(let ready, let reason):
+                                let line = ready ? "ready\n" : "not_ready \(reason.prefix(200).filter { !$0.isNewline })\n"
+                                if let failure = FDWrite.all(orders, Array(line.utf8), waitLimit: 0) {
+                                    sink.supervisorLine("could not tell the worker its backend is \(ready ? "ready" : "not ready") (\(failure))")
+                                }
                             }
                         }
                         checks.cancelAll()
@@ -140,7 +189,7 @@ public struct ProcessLauncher: WorkerLauncher {
         case .exited(let code): exit = .exited(code: code)
         case .signaled(let signal): exit = .signaled(signal)
         }
-        sink.supervisorLine("worker pid \(result.processIdentifier.value) ended: \(exit)")
+        sink.supervisorLine("\(what) pid \(result.processIdentifier.value) ended: \(exit)")
         return exit
     }
 

@@ -3,16 +3,26 @@ import Foundation
 import LogStore
 import Logging
 
-/// Runs every miner of a config as a worker process and keeps the set in line with the config.
+/// Runs every service and miner of a config as a child process and keeps the set in line with
+/// the config: services start first (one after another on a shared GPU), and each miner's
+/// worker is told whether the services it needs are ready.
 public actor Supervisor {
     public private(set) var config: MinersConfig
     private let makeLauncher: @Sendable (MinersConfig) -> any WorkerLauncher
     private let log: LogWriter
     private let logger: Logger
-    private var slots: [String: MinerSlot] = [:]
-    /// Slots a reload removed whose workers are still stopping: a stop of the supervisor waits
+    private var slots: [String: ProcessSlot] = [:]
+    private var serviceSlots: [String: ProcessSlot] = [:]
+    /// Slots a reload removed whose processes are still stopping: a stop of the supervisor waits
     /// for them too.
-    private var leaving: [ObjectIdentifier: MinerSlot] = [:]
+    private var leaving: [ObjectIdentifier: ProcessSlot] = [:]
+    /// Each service's readiness as its slot last reported it.
+    private var readiness: [String: Readiness] = [:]
+    private let readinessChanges: AsyncStream<(String, Readiness)>
+    private let readinessSink: AsyncStream<(String, Readiness)>.Continuation
+    /// Hands readiness changes on to the miners that depend on them, from `startAll` to `stopAll`.
+    private var relay: Task<Void, Never>?
+    private let probe: any HealthChecking
     private let chain: ChainDuties
     private let clock: SupervisorClock
     /// The supervisor's own log lines lost on the way to its standard error.
@@ -24,9 +34,11 @@ public actor Supervisor {
 
     public init(
         config: MinersConfig, log: LogWriter, logger: Logger, clock: SupervisorClock = .system,
-        ownLines: LossCounter = LossCounter(),
+        ownLines: LossCounter = LossCounter(), probe: any HealthChecking = HealthProbe(),
         makeLauncher: @escaping @Sendable (MinersConfig) -> any WorkerLauncher
     ) {
+        self.probe = probe
+        (readinessChanges, readinessSink) = AsyncStream.makeStream()
         self.config = config
         self.log = log
         self.logger = logger
@@ -37,46 +49,101 @@ public actor Supervisor {
         self.startedAt = clock.now()
     }
 
-    /// Starts a worker for every miner, after writing any metagraph snapshot a worker needs
-    /// and does not have yet; publishing axons goes on in the background. A stop that comes
-    /// meanwhile wins: what has not started yet does not.
+    /// Starts every service, then a worker for every miner, after writing any metagraph
+    /// snapshot a worker needs and does not have yet; publishing axons goes on in the
+    /// background. A stop that comes meanwhile wins: what has not started yet does not.
     public func startAll() async {
         log.record(LifecycleRecord(
             at: clock.now(), miner: nil, event: .supervisorStart, pid: getpid(),
-            detail: "\(config.file): \(config.miners.count) miners"
+            detail: "\(config.file): \(config.services.count) services, \(config.miners.count) miners"
         ))
+        relay = Task { [readinessChanges] in
+            for await (name, state) in readinessChanges { await self.serviceChanged(name, state) }
+        }
         await chain.prepare(config)
         guard !isStopping else { return }
         await chain.apply(config)
         let launcher = makeLauncher(config)
+        for service in config.services where !isStopping {
+            let slot = makeSlot(.service(service), launcher: launcher)
+            serviceSlots[service.name] = slot
+            await slot.start()
+        }
         for miner in config.miners where !isStopping {
-            let slot = makeSlot(miner, launcher: launcher)
+            let slot = makeSlot(.miner(miner), launcher: launcher)
             slots[miner.name] = slot
+            await slot.setGate(gate(for: miner))
             await slot.start()
         }
     }
 
-    private func makeSlot(_ miner: MinerConfig, launcher: any WorkerLauncher) -> MinerSlot {
-        MinerSlot(config: miner, launcher: launcher, log: log, logger: logger, clock: clock)
+    private func makeSlot(_ role: SlotRole, launcher: any WorkerLauncher) -> ProcessSlot {
+        let name = role.name
+        return ProcessSlot(
+            role: role, launcher: launcher, log: log, logger: logger, clock: clock, probe: probe,
+            waitsFor: { [weak self] in await self?.awaited(by: name) }, readiness: readinessSink
+        )
     }
 
-    /// Stops every worker gracefully, all at once; returns when all have exited. Runs at once
-    /// even while a reload is under way (the actor is free whenever the reload waits), and
-    /// the reload then starts nothing.
+    /// What a service waits for before it starts: its `depends_on` healthy, and no earlier
+    /// service of the config on a GPU it shares still starting (a vLLM server fixes its share of
+    /// the GPU's memory when it starts). Nil: it may start.
+    private func awaited(by name: String) async -> String? {
+        guard let service = config.service(named: name) else { return nil }
+        if let dependency = service.dependsOn.first(where: { readiness[$0]?.ready != true }) {
+            return "'\(dependency)' to be healthy (depends_on)"
+        }
+        for other in config.services.prefix(while: { $0.name != name }) where other.sharesGPU(with: service) {
+            // One still waiting holds no GPU memory yet (and may wait for this one: depends_on).
+            if await serviceSlots[other.name]?.currentState == .starting {
+                let shared = Set(other.gpus).intersection(service.gpus).sorted().map(String.init).joined(separator: ",")
+                return "'\(other.name)' to finish starting on GPU \(shared)"
+            }
+        }
+        return nil
+    }
+
+    /// The readiness a miner's worker is told: that of the first of its services not ready.
+    private func gate(for miner: MinerConfig) -> Readiness {
+        for name in miner.services {
+            let state = readiness[name] ?? Readiness(ready: false, reason: "service '\(name)' has not started")
+            if !state.ready { return state }
+        }
+        return .ready
+    }
+
+    private func serviceChanged(_ name: String, _ state: Readiness) async {
+        readiness[name] = state
+        for miner in config.miners where miner.services.contains(name) {
+            await slots[miner.name]?.setGate(gate(for: miner))
+        }
+    }
+
+    /// Stops every worker gracefully, all at once, then every service (the workers' open streams
+    /// may still need them); returns when all have exited. Runs at once even while a reload is
+    /// under way (the actor is free whenever the reload waits), and the reload then starts nothing.
     public func stopAll(reason: String) async {
         isStopping = true
         await chain.stop()
-        await withTaskGroup(of: Void.self) { group in
-            for slot in Array(slots.values) + Array(leaving.values) {
-                group.addTask { [grace = config.supervisor.gracePeriod] in await slot.retire(grace: grace, reason: reason) }
+        let grace = config.supervisor.gracePeriod
+        var workers = Array(slots.values)
+        var services = Array(serviceSlots.values)
+        for slot in leaving.values {
+            if case .service = await slot.role { services.append(slot) } else { workers.append(slot) }
+        }
+        for group in [workers, services] {
+            await withTaskGroup(of: Void.self) { tasks in
+                for slot in group { tasks.addTask { await slot.retire(grace: grace, reason: reason) } }
             }
         }
+        readinessSink.finish()
+        await relay?.value
         log.record(LifecycleRecord(at: clock.now(), miner: nil, event: .supervisorStop, pid: getpid(), detail: reason))
     }
 
     /// SIGKILL to every worker (a second stop signal).
     public func forceStopAll() async {
-        for slot in slots.values { await slot.forceStop() }
+        for slot in Array(slots.values) + Array(serviceSlots.values) + Array(leaving.values) { await slot.forceStop() }
     }
 
     /// Re-reads the config file and applies the difference: removed miners stop, changed ones
@@ -87,7 +154,10 @@ public actor Supervisor {
             throw ConfigError(file: config.file, message: "the supervisor is stopping; nothing is reloaded")
         }
         var ownPorts = Set<String>()
-        for slot in slots.values { ownPorts.insert(ConfigCheck.key(await slot.config)) }
+        for slot in slots.values {
+            if case .miner(let miner) = await slot.role { ownPorts.insert(ConfigCheck.key(host: miner.host, port: miner.port)) }
+        }
+        for service in config.services { ownPorts.insert(ConfigCheck.key(host: service.host, port: service.port)) }
         if let port = config.supervisor.metricsPort { ownPorts.insert("\(config.supervisor.metricsHost):\(port)") }
         let new = try ConfigCheck.run(path: config.file, ownPorts: ownPorts)
         guard new.database == config.database else {
@@ -96,14 +166,9 @@ public actor Supervisor {
         guard new.supervisor.metricsPort == config.supervisor.metricsPort, new.supervisor.metricsHost == config.supervisor.metricsHost else {
             throw ConfigError(file: config.file, field: "supervisor.metrics_port", message: "cannot change while the supervisor runs; restart the supervisor")
         }
-        let oldByName = Dictionary(uniqueKeysWithValues: config.miners.map { ($0.name, $0) })
-        let newByName = Dictionary(uniqueKeysWithValues: new.miners.map { ($0.name, $0) })
-        let removed = config.miners.map(\.name).filter { newByName[$0] == nil }
-        let added = new.miners.map(\.name).filter { oldByName[$0] == nil }
         // Only a worker's own settings restart it; chain keys alone are the chain duties' business.
-        let changed = new.miners.map(\.name).filter { name in
-            oldByName[name].map { $0.workerSettings != newByName[name]?.workerSettings } ?? false
-        }
+        let miners = Changes(old: config.miners, new: new.miners, name: \.name) { $0.workerSettings != $1.workerSettings }
+        let services = Changes(old: config.services, new: new.services, name: \.name) { $0 != $1 }
         let grace = new.supervisor.gracePeriod
         config = new
         await chain.prepare(new)
@@ -111,37 +176,86 @@ public actor Supervisor {
         guard !isStopping else { return "reload of \(new.file) cut short: the supervisor is stopping" }
         await chain.apply(new)
         let launcher = makeLauncher(new)
-        let removedSlots = removed.compactMap { slots[$0] }
+        var removedSlots: [ProcessSlot] = []
 
         await withTaskGroup(of: Void.self) { group in
-            for name in removed {
-                guard let slot = slots.removeValue(forKey: name) else { continue }
+            var removed = services.removed.compactMap { name in
+                readiness[name] = nil
+                return serviceSlots.removeValue(forKey: name)
+            }
+            removed += miners.removed.compactMap { slots.removeValue(forKey: $0) }
+            for slot in removed {
                 leaving[ObjectIdentifier(slot)] = slot
+                removedSlots.append(slot)
                 group.addTask { await slot.stop(grace: grace, reason: "removed from the config") }
             }
-            for name in changed {
-                guard let slot = slots[name], let miner = newByName[name] else { continue }
+            for service in services.changed {
+                guard let slot = serviceSlots[service.name] else { continue }
                 group.addTask {
                     await slot.stop(grace: grace, reason: "changed in the config")
-                    await slot.update(miner, launcher: launcher)
+                    await slot.update(.service(service), launcher: launcher)
+                    await slot.start()
+                }
+            }
+            for miner in miners.changed {
+                guard let slot = slots[miner.name] else { continue }
+                let gate = gate(for: miner)
+                group.addTask {
+                    await slot.stop(grace: grace, reason: "changed in the config")
+                    await slot.update(.miner(miner), launcher: launcher)
+                    await slot.setGate(gate)
                     await slot.start()
                 }
             }
         }
         leaving = leaving.filter { _, slot in !removedSlots.contains { $0 === slot } }
-        for name in added where !isStopping {
-            guard let miner = newByName[name] else { continue }
-            let slot = makeSlot(miner, launcher: launcher)
-            slots[name] = slot
+        for service in services.added where !isStopping {
+            let slot = makeSlot(.service(service), launcher: launcher)
+            serviceSlots[service.name] = slot
             await slot.start()
         }
-        let summary = "reloaded \(new.file): \(added.count) added, \(removed.count) removed, \(changed.count) changed, "
-            + "\(new.miners.count - added.count - changed.count) unchanged"
-            + (added + removed + changed).sorted().map { " \($0)" }.joined(separator: ",")
-            + (isStopping ? " (cut short: the supervisor is stopping, nothing was started)" : "")
+        for miner in miners.added where !isStopping {
+            let slot = makeSlot(.miner(miner), launcher: launcher)
+            slots[miner.name] = slot
+            await slot.setGate(gate(for: miner))
+            await slot.start()
+        }
+        // A miner whose services changed but whose own settings did not keeps running: its gate follows the new set.
+        for miner in new.miners { await slots[miner.name]?.setGate(gate(for: miner)) }
+        var summary = "reloaded \(new.file): " + miners.summary()
+        if !services.isEmpty { summary += "; services: " + services.summary() }
+        if isStopping { summary += " (cut short: the supervisor is stopping, nothing was started)" }
         log.record(LifecycleRecord(at: clock.now(), miner: nil, event: .reload, pid: getpid(), detail: summary))
         logger.notice("\(summary)")
         return summary
+    }
+
+    /// What a reload does to one kind of process: by name, in the config's order.
+    struct Changes<Item: Sendable>: Sendable {
+        var removed: [String] = []
+        var added: [Item] = []
+        var changed: [Item] = []
+        var unchanged = 0
+
+        init(old: [Item], new: [Item], name: (Item) -> String, differs: (Item, Item) -> Bool) {
+            let oldByName = Dictionary(old.map { (name($0), $0) }, uniquingKeysWith: { first, _ in first })
+            let newNames = Set(new.map(name))
+            removed = old.map(name).filter { !newNames.contains($0) }
+            for item in new {
+                guard let before = oldByName[name(item)] else { added.append(item); continue }
+                if differs(before, item) { changed.append(item) } else { unchanged += 1 }
+            }
+            self.names = (removed + added.map(name) + changed.map(name)).sorted()
+        }
+
+        private var names: [String] = []
+        var isEmpty: Bool { names.isEmpty && unchanged == 0 }
+
+        /// `2 added, 0 removed, 1 changed, 3 unchanged a, b, c`
+        func summary() -> String {
+            "\(added.count) added, \(removed.count) removed, \(changed.count) changed, \(unchanged) unchanged"
+                + names.map { " \($0)" }.joined(separator: ",")
+        }
     }
 
     public enum ControlError: Error, CustomStringConvertible {
@@ -149,15 +263,18 @@ public actor Supervisor {
         case stopping
         public var description: String {
             switch self {
-            case .unknownMiner(let name, let known): "no miner named '\(name)'; the miners are: \(known.joined(separator: ", "))"
+            case .unknownMiner(let name, let known): "no miner or service named '\(name)'; there are: \(known.joined(separator: ", "))"
             case .stopping: "the supervisor is stopping"
             }
         }
     }
 
-    private func slot(_ name: String) throws(ControlError) -> MinerSlot {
+    /// A miner's slot, or a service's: control commands take either name.
+    private func slot(_ name: String) throws(ControlError) -> ProcessSlot {
         guard !isStopping else { throw .stopping }
-        guard let slot = slots[name] else { throw .unknownMiner(name, known: config.miners.map(\.name)) }
+        guard let slot = slots[name] ?? serviceSlots[name] else {
+            throw .unknownMiner(name, known: config.miners.map(\.name) + config.services.map(\.name))
+        }
         return slot
     }
 
@@ -169,6 +286,7 @@ public actor Supervisor {
         try await slot(name).start()
     }
 
+    /// A service's miners refuse with 503 (`backend_not_ready`) until it is healthy again.
     public func restart(_ name: String) async throws(ControlError) {
         let slot = try slot(name)
         await slot.stop(grace: config.supervisor.gracePeriod, reason: "miners restart")
@@ -178,11 +296,19 @@ public actor Supervisor {
     public func status() async -> SupervisorStatus {
         var miners: [MinerStatus] = []
         for miner in config.miners {
-            if let slot = slots[miner.name] { miners.append(await slot.status) }
+            if let status = await slots[miner.name]?.minerStatus { miners.append(status) }
         }
-        return SupervisorStatus(
+        var services: [ServiceStatus] = []
+        for service in config.services {
+            if let status = await serviceSlots[service.name]?.serviceStatus(dependents: config.dependents(of: service.name)) {
+                services.append(status)
+            }
+        }
+        var status = SupervisorStatus(
             pid: getpid(), config: config.file, database: config.database, startedAt: startedAt, miners: miners,
             stderrLinesLost: ownLines.count, stderrError: ownLines.lastReason
         )
+        status.services = services
+        return status
     }
 }

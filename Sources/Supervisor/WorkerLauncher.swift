@@ -1,12 +1,15 @@
 import Config
 
-/// How the supervisor asks a running worker to stop.
-public enum StopRequest: Sendable {
+/// What the supervisor tells a running worker or service guard, over its pipe.
+public enum StopRequest: Sendable, Equatable {
     /// The line `stop` on the worker's standard input (SIGTERM if that pipe fails): stop
     /// accepting, finish open streams within the grace period, flush, exit.
     case graceful
-    /// SIGKILL.
+    /// SIGKILL to its process group.
     case force
+    /// Whether the miner's services are ready (the line `ready`, or `not_ready REASON`), for a
+    /// worker started with `--backend-gate`: until they are, it refuses requests with 503.
+    case backend(ready: Bool, reason: String)
 }
 
 /// What a launcher reports while a worker runs, and where its output losses are counted.
@@ -27,8 +30,19 @@ public struct WorkerEvents: Sendable {
     }
 }
 
-/// Runs one worker process for a miner, from spawn to exit. A protocol so the supervision
-/// logic can be tested with stand-in workers.
+/// Runs one worker process for a miner, or one service, from spawn to exit. A protocol so the
+/// supervision logic can be tested with stand-in processes.
 public protocol WorkerLauncher: Sendable {
     func run(_ miner: MinerConfig, events: WorkerEvents) async throws -> WorkerExit
+    func runService(_ service: ServiceConfig, events: WorkerEvents) async throws -> WorkerExit
+}
+
+extension WorkerLauncher {
+    public func runService(_ service: ServiceConfig, events: WorkerEvents) async throws -> WorkerExit {
+        throw ServiceLaunchUnsupported()
+    }
+}
+
+struct ServiceLaunchUnsupported: Error, CustomStringConvertible {
+    var description: String { "this launcher runs no services" }
 }

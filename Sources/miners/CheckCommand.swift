@@ -18,7 +18,8 @@ struct CheckCommand: ParsableCommand {
     func run() throws {
         do {
             let config = try ConfigCheck.run(path: self.config)
-            print("\(self.config): ok, \(config.miners.count) miners (\(config.miners.map { "\($0.name) on \($0.host):\($0.port)" }.joined(separator: ", ")))")
+            let services = config.services.isEmpty ? "" : ", \(config.services.count) services (\(config.services.map { "\($0.name) on \($0.host):\($0.port)" }.joined(separator: ", ")))"
+            print("\(self.config): ok, \(config.miners.count) miners (\(config.miners.map { "\($0.name) on \($0.host):\($0.port)" }.joined(separator: ", ")))\(services)")
         } catch {
             printError("config error: \(error)")
             throw ExitCode(1)

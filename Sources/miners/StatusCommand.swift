@@ -174,6 +174,7 @@ struct StatusCommand: AsyncParsableCommand {
                 logLosses24h: losses,
                 chain: chain,
                 backends: backendMiners.isEmpty ? nil : backends,
+                services: live?.services,
                 miners: rows.map { row in
                     StatusOutput.Row(
                         miner: row, requests5m: activity[row.name]?.requests ?? 0, timeouts5m: activity[row.name]?.timeouts ?? 0
@@ -193,6 +194,26 @@ struct StatusCommand: AsyncParsableCommand {
         } else {
             print("no supervisor is running for \(databasePath): \(liveError ?? "")")
             print("what the database knows:")
+        }
+        if let services = live?.services, !services.isEmpty {
+            print("services:")
+            let table = services.map { service -> [String] in
+                var state = service.state.rawValue
+                if let note = service.note { state += " (\(note))" }
+                if let next = service.nextStartAt { state += " (\(duration(max(0, next - now))))" }
+                var check = "-"
+                if let last = service.lastCheck {
+                    let ago = duration(max(0, now - last.at))
+                    check = "\(last.healthy ? "ok" : "failed"): \(last.answer) in \(Int(last.seconds * 1000)) ms, \(ago) ago"
+                }
+                let gpus = service.gpus.isEmpty ? "-" : service.gpus.map(String.init).joined(separator: ",")
+                let uptime = service.startedAt.map { duration(now - $0) } ?? "-"
+                let miners = service.dependents.isEmpty ? "-" : service.dependents.joined(separator: ",")
+                return [service.name, String(service.port), gpus, service.pid.map(String.init) ?? "-", state, uptime,
+                        String(service.restarts), check, miners]
+            }
+            print(align([["NAME", "PORT", "GPU", "PID", "STATE", "UPTIME", "RESTARTS", "LAST CHECK", "MINERS"]] + table))
+            print("")
         }
         let header = ["NAME", "HOTKEY", "PORT", "BACKEND", "BATCH", "PID", "STATE", "UPTIME", "RESTARTS", "LAST EXIT", "REQ/5M", "TIMEOUTS/5M"]
         let table = rows.map { row -> [String] in
@@ -218,6 +239,11 @@ struct StatusCommand: AsyncParsableCommand {
                  backend.kvCacheUsage.map { String(format: "%.1f%%", $0 * 100) } ?? "-",
                  stateText(backend)]
             }))
+        }
+        let waiting = rows.filter { $0.notReady != nil }
+        if !waiting.isEmpty {
+            print("\nminers answering 503 backend_not_ready, their services not being ready:")
+            print(align([["NAME", "WHY"]] + waiting.map { [$0.name, $0.notReady ?? "-"] }))
         }
         let lossy = rows.filter { $0.logLinesLost > 0 || $0.echoLinesLost > 0 }
         if !lossy.isEmpty {
@@ -328,6 +354,8 @@ struct StatusOutput: Encodable {
     var chain: [ChainStatus]
     /// The model servers of a --config's miners; absent without one, or with an analysis.
     var backends: [BackendHealth]?
+    /// The services the supervisor runs; absent without a supervisor.
+    var services: [ServiceStatus]?
     var miners: [Row]
 
     struct Refusal: Encodable {

@@ -10,7 +10,7 @@ import UnixSignals
 struct SuperviseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "supervise",
-        abstract: "Run every miner of a config, each as its own worker process, until SIGINT or SIGTERM.",
+        abstract: "Run every service and miner of a config, each as its own process, until SIGINT or SIGTERM.",
         discussion: """
             Checks the config (and that every port is free) before anything starts, then starts \
             one `miners worker` per miner and restarts any that exits on its own, with backoff \
@@ -21,6 +21,14 @@ struct SuperviseCommand: AsyncParsableCommand {
             the config (as `miners reload`); a stop signal during a reload is not delayed by it. \
             Workers stop by themselves within a second if the supervisor is killed.
 
+            Services: model servers listed under services: start first (one after another on a \
+            shared GPU, each when the one before is healthy), are health-checked over HTTP \
+            (health.http, and health.model that GET /v1/models must list) and restarted after \
+            `failures` failed checks in a row, as on an exit. A miner whose services are not ready \
+            answers every request at once with 503 backend_not_ready. A service's server never \
+            outlives the supervisor, even one killed by SIGKILL. max_rss restarts a service or a \
+            worker gracefully above that resident memory.
+
             Crashes: a crash-looping miner (restart.max_restarts within restart.window) is tried \
             again after restart.crash_loop_cooldown. Failed writes to the log files or the \
             terminal (a full disk, a closed or paused terminal) are counted in `miners status`, \
@@ -30,8 +38,8 @@ struct SuperviseCommand: AsyncParsableCommand {
             outcome, rejections, batches, items, time to first batch, restarts) at \
             http://metrics_host:metrics_port/metrics, counted from the log since the supervisor started.
 
-            Control: `miners status`, `miners reload`, `miners restart|stop|start NAME`, over a \
-            Unix socket next to the database.
+            Control: `miners status`, `miners reload`, `miners restart|stop|start NAME` (a miner \
+            or a service), over a Unix socket next to the database.
             """
     )
 
@@ -98,7 +106,7 @@ struct SuperviseCommand: AsyncParsableCommand {
             ),
         ]
         if let port = config.supervisor.metricsPort {
-            let metrics = try MinerMetrics(database: database, miners: config.miners.map(\.name))
+            let metrics = try MinerMetrics(database: database, miners: config.miners.map(\.name), services: config.services.map(\.name))
             services.append(.init(
                 service: MetricsServer.application(
                     metrics: metrics, supervisor: supervisor, host: config.supervisor.metricsHost, port: port, logger: logger
@@ -121,7 +129,7 @@ struct SuperviseCommand: AsyncParsableCommand {
         var configuration = ServiceGroupConfiguration(services: services, logger: logger)
         configuration.gracefulShutdownSignals = [.sigterm, .sigint]
 
-        logger.notice("supervising \(config.miners.count) miners of \(config.file); database \(config.database), logs in \(config.logDirectory)/")
+        logger.notice("supervising \(config.services.count) services and \(config.miners.count) miners of \(config.file); database \(config.database), logs in \(config.logDirectory)/")
         var failure: (any Error)?
         do {
             try await ServiceGroup(configuration: configuration).run()

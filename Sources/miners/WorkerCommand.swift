@@ -42,6 +42,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Stop when standard input closes (the supervisor's pipe: the worker never outlives it).")
     var exitWithParent = false
 
+    @Flag(name: .long, help: "Refuse requests with 503 backend_not_ready until the supervisor writes the line `ready` on standard input (`not_ready REASON` closes it again); the supervisor sets it for a miner whose services it runs.")
+    var backendGate = false
+
     @Flag(name: .long, help: "Write no request, batch or timeout rows (benchmarks only: measures what logging costs).")
     var noRequestLog = false
 
@@ -70,6 +73,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var worker = Worker(miner: miner, databasePath: db ?? config.database, logger: logger)
         worker.gracePeriod = .milliseconds(Int64(grace * 1000))  // bounded by validate()
         worker.exitWithParent = exitWithParent
+        worker.backendGate = backendGate
         worker.recordsRequests = !noRequestLog
         let status: Int32
         do {

@@ -222,7 +222,7 @@ def test_control_commands_and_a_second_supervisor(supervisor, tmp_path):
     assert s.miners()["a"]["state"] == "stopped" and port_is_free(port)
     assert run("start", "a").returncode == 0
     s.wait_running(["a"])
-    assert run("restart", "nobody").stderr.strip().startswith("no miner named 'nobody'")
+    assert run("restart", "nobody").stderr.strip().startswith("no miner or service named 'nobody'")
     table = run("status").stdout
     assert "STATE" in table and "running" in table
 
