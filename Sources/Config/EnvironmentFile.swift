@@ -17,12 +17,19 @@ public enum EnvironmentFile {
     public static let maxBytes = 1 << 20
     public static let maxVariables = 10_000
 
+    /// Opens the file once and checks what was opened (no swap between the check and the
+    /// read): a regular file (not a FIFO that would block, not a device), owned by this user,
+    /// readable by nobody else, at most `maxBytes`.
     public static func read(_ path: String) throws(Problem) -> [String: String] {
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw Problem(path: path, message: "cannot read it: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
         var info = stat()
-        guard stat(path, &info) == 0 else {
-            throw Problem(path: path, message: "cannot read it: \(String(cString: strerror(errno)))")
-        }
+        guard fstat(fd, &info) == 0 else { throw Problem(path: path, message: "cannot read it: \(String(cString: strerror(errno)))") }
         guard info.st_mode & S_IFMT == S_IFREG else { throw Problem(path: path, message: "is not a regular file") }
+        guard info.st_uid == geteuid() else {
+            throw Problem(path: path, message: "is owned by uid \(info.st_uid), not by this user (uid \(geteuid())); it holds secrets and sets the processes' environment")
+        }
         let mode = info.st_mode & 0o777
         guard mode & 0o077 == 0 else {
             throw Problem(
@@ -30,11 +37,17 @@ public enum EnvironmentFile {
                 message: "is readable or writable by others (mode \(String(mode, radix: 8))); it holds secrets: chmod 600 \(path)"
             )
         }
-        guard info.st_size <= maxBytes else { throw Problem(path: path, message: "is larger than \(maxBytes) bytes") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Problem(path: path, message: "cannot read it")
+        var bytes = [UInt8](repeating: 0, count: maxBytes + 1)
+        var count = 0
+        while count < bytes.count {
+            let got = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+            if got < 0, errno == EINTR { continue }
+            guard got >= 0 else { throw Problem(path: path, message: "cannot read it: \(String(cString: strerror(errno)))") }
+            if got == 0 { break }
+            count += got
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw Problem(path: path, message: "is not UTF-8 text") }
+        guard count <= maxBytes else { throw Problem(path: path, message: "is larger than \(maxBytes) bytes") }
+        guard let text = String(validating: bytes[0..<count], as: UTF8.self) else { throw Problem(path: path, message: "is not UTF-8 text") }
         return try parse(text, path: path)
     }
 
@@ -52,7 +65,8 @@ public enum EnvironmentFile {
             }
             let key = String(line[..<equals]).trimmingCharacters(in: .whitespaces)
             guard isName(key) else {
-                throw Problem(path: path, line: index + 1, message: "'\(key.prefix(64))' is not a variable name (letters, digits, _; not first a digit)")
+                // The line is not quoted: it may hold a secret.
+                throw Problem(path: path, line: index + 1, message: "expected KEY=VALUE with a variable name (letters, digits, _; not first a digit) before the =")
             }
             var value = String(line[line.index(after: equals)...]).trimmingCharacters(in: .whitespaces)
             if value.count >= 2, let quote = value.first, quote == "\"" || quote == "'", value.last == quote {

@@ -36,12 +36,17 @@ final class BackendGate: Service, Sendable {
         sink.yield(report)
     }
 
-    /// Nil while the backend is ready; else the refusal to answer with.
+    /// Nil while the backend is ready; else the refusal to answer with. The gate is checked
+    /// before a request's signature: the message says nothing of the servers (their names,
+    /// GPUs, answers); the supervisor's reason is in the worker's log and in `miners status`.
     var refusal: Rejection? {
-        state.withLock { reason in
-            reason.map { Rejection(status: 503, reason: "backend_not_ready", message: "Service unavailable: the miner's model server is not ready (\($0))") }
-        }
+        state.withLock { $0 == nil } ? nil : Self.refusal
     }
+
+    static let refusal = Rejection(status: 503, reason: "backend_not_ready", message: "Service unavailable: the miner's model server is not ready")
+
+    /// Why the gate is closed, for tests and the log; nil while open.
+    var reason: String? { state.withLock { $0 } }
 
     func run() async throws {
         await cancelOnGracefulShutdown { [self] in

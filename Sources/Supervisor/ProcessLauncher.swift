@@ -160,7 +160,9 @@ public struct ProcessLauncher: WorkerLauncher {
                             case .force:
                                 try? execution.send(signal: .kill, toProcessGroup: true)
                             case .backend(let ready, let reason):
-                                let line = ready ? "ready\n" : "not_ready \(reason.prefix(200).filter { !$0.isNewline })\n"
+                                // One short line, written whole (a pipe takes up to 4 KiB at once
+                                // or nothing): a part of one would glue onto the next order.
+                                let line = ready ? "ready\n" : "not_ready \(HealthProbe.printable(reason, maxBytes: 300))\n"
                                 if let failure = FDWrite.all(orders, Array(line.utf8), waitLimit: 0) {
                                     sink.supervisorLine("could not tell the worker its backend is \(ready ? "ready" : "not ready") (\(failure))")
                                 }

@@ -89,12 +89,19 @@ actor ProcessSlot {
 
     // Services.
     private let probe: any HealthChecking
-    /// Nil when the service may start; else what it waits for (its dependencies, its turn on a GPU).
+    /// Nil when the service may start (and then it has its turn on its GPUs); else what it
+    /// waits for (its dependencies, its turn on a GPU).
     private let waitsFor: @Sendable () async -> String?
+    /// Gives up its turn on its GPUs: it is healthy, or its run is over.
+    private let doneStarting: @Sendable () async -> Void
     /// Told every change of the service's readiness.
     private let readiness: AsyncStream<(String, Readiness)>.Continuation?
     private var published: Readiness?
+    /// What a waiting service waits for.
     private var note: String?
+    /// Why the supervisor last restarted the service, until a check passes again: a service
+    /// that never becomes healthy is shown as such.
+    private var lastProblem: String?
     private var lastCheck: ServiceStatus.Check?
     private var healthySince: Double?
     private var residentBytes: Int?
@@ -109,8 +116,9 @@ actor ProcessSlot {
     init(
         role: SlotRole, launcher: any WorkerLauncher, log: LogWriter, logger: Logger, clock: SupervisorClock = .system,
         probe: any HealthChecking = HealthProbe(), waitsFor: @escaping @Sendable () async -> String? = { nil },
-        readiness: AsyncStream<(String, Readiness)>.Continuation? = nil
+        doneStarting: @escaping @Sendable () async -> Void = {}, readiness: AsyncStream<(String, Readiness)>.Continuation? = nil
     ) {
+        self.doneStarting = doneStarting
         self.role = role
         self.launcher = launcher
         self.log = log
@@ -142,7 +150,7 @@ actor ProcessSlot {
         guard case .service(let config) = role else { return nil }
         return ServiceStatus(
             name: config.name, host: config.host, port: config.port, program: config.command[0], gpus: config.gpus,
-            state: state, note: note, pid: pid, startedAt: startedAt, healthySince: healthySince, restarts: restarts,
+            state: state, note: note ?? (state == .running ? nil : lastProblem), pid: pid, startedAt: startedAt, healthySince: healthySince, restarts: restarts,
             lastExit: lastExit?.exit.description, lastExitAt: lastExit?.at,
             nextStartAt: state == .backingOff || state == .crashLooping ? nextStartAt : nil, lastCheck: lastCheck,
             dependents: dependents, residentBytes: residentBytes, logLinesLost: output.log.count
@@ -247,7 +255,10 @@ actor ProcessSlot {
                     await pause(0.25)
                 }
                 note = nil
-                if stopRequested { break }
+                if stopRequested {
+                    await doneStarting()
+                    break
+                }
             }
             state = .starting
             nextStartAt = nil
@@ -283,6 +294,7 @@ actor ProcessSlot {
             }
             continuation.finish()
             stops = nil
+            await doneStarting()
             let uptime = (monotonic.now - started).seconds
             let now = clock.now()
             lastExit = (exit, now)
@@ -376,6 +388,7 @@ actor ProcessSlot {
             if result.healthy {
                 failed = 0
                 if !everHealthy {
+                    await doneStarting()
                     healthySince = now
                     record(.running, pid: pid, detail: "healthy after \(String(format: "%.1f", elapsed)) s (\(result.answer))")
                     logger.notice("\(role.label): healthy after \(String(format: "%.1f", elapsed)) s (pid \(pid.map(String.init) ?? "?"), \(service.rootURL))")
@@ -384,6 +397,7 @@ actor ProcessSlot {
                     logger.notice("\(role.label): healthy again")
                 }
                 everHealthy = true
+                lastProblem = nil
                 state = .running
                 continue
             }
@@ -401,6 +415,7 @@ actor ProcessSlot {
                 ? "unhealthy: \(failed) failed checks in a row, the last: \(result.answer)"
                 : "never healthy within start_period \(Self.seconds(health.startPeriod)) and \(failed) more checks, the last: \(result.answer)"
             restartReason = reason
+            lastProblem = reason
             neverHealthy = !everHealthy
             record(.unhealthy, pid: pid, detail: reason + "; restarting")
             logger.error("\(role.label): \(reason); restarting")
@@ -409,15 +424,15 @@ actor ProcessSlot {
         }
     }
 
-    /// Reads the resident memory of the process tree every few seconds; above `limit`, stops it
-    /// gracefully to be restarted.
+    /// Reads the memory of the process tree every few seconds (`ProcessTree`); above `limit`,
+    /// stops it gracefully to be restarted.
     private func watchMemory(limit: Int) async {
         while !Task.isCancelled {
             guard (try? await clock.sleep(Self.memoryInterval)) != nil else { return }
-            guard let pid, !stopRequested, restartReason == nil, let bytes = ProcessTree.residentBytes(root: pid) else { continue }
+            guard let pid, !stopRequested, restartReason == nil, let bytes = await Self.memory(of: pid) else { continue }
             residentBytes = bytes
             guard bytes > limit else { continue }
-            let reason = "max_rss: \(Self.mebibytes(bytes)) resident, above the limit of \(Self.mebibytes(limit))"
+            let reason = "max_rss: \(Self.mebibytes(bytes)) in memory, above the limit of \(Self.mebibytes(limit))"
             restartReason = reason
             state = .stopping  // a service's miners refuse meanwhile
             record(.stop, pid: pid, detail: reason + "; restarting gracefully")
@@ -425,6 +440,11 @@ actor ProcessSlot {
             stops?.yield(.graceful)
             return
         }
+    }
+
+    /// Reads `/proc` off the actor: a host may run thousands of processes.
+    @concurrent nonisolated static func memory(of pid: Int32) async -> Int? {
+        ProcessTree.residentBytes(root: pid)
     }
 
     static func mebibytes(_ bytes: Int) -> String {

@@ -18,6 +18,10 @@ public actor Supervisor {
     private var leaving: [ObjectIdentifier: ProcessSlot] = [:]
     /// Each service's readiness as its slot last reported it.
     private var readiness: [String: Readiness] = [:]
+    /// Each GPU's turn: the service starting on it. Another that shares the GPU waits until it
+    /// is healthy or its run is over (a vLLM server fixes its share of the GPU's memory when it
+    /// starts, from what is free then).
+    private var gpuTurns: [Int: String] = [:]
     private let readinessChanges: AsyncStream<(String, Readiness)>
     private let readinessSink: AsyncStream<(String, Readiness)>.Continuation
     /// Hands readiness changes on to the miners that depend on them, from `startAll` to `stopAll`.
@@ -81,26 +85,28 @@ public actor Supervisor {
         let name = role.name
         return ProcessSlot(
             role: role, launcher: launcher, log: log, logger: logger, clock: clock, probe: probe,
-            waitsFor: { [weak self] in await self?.awaited(by: name) }, readiness: readinessSink
+            waitsFor: { [weak self] in await self?.awaited(by: name) },
+            doneStarting: { [weak self] in await self?.endTurns(of: name) }, readiness: readinessSink
         )
     }
 
-    /// What a service waits for before it starts: its `depends_on` healthy, and no earlier
-    /// service of the config on a GPU it shares still starting (a vLLM server fixes its share of
-    /// the GPU's memory when it starts). Nil: it may start.
-    private func awaited(by name: String) async -> String? {
+    /// What a service waits for before it starts: its `depends_on` healthy, and its turn on
+    /// each of its GPUs. Nil: it may start, and has taken those turns.
+    private func awaited(by name: String) -> String? {
         guard let service = config.service(named: name) else { return nil }
         if let dependency = service.dependsOn.first(where: { readiness[$0]?.ready != true }) {
             return "'\(dependency)' to be healthy (depends_on)"
         }
-        for other in config.services.prefix(while: { $0.name != name }) where other.sharesGPU(with: service) {
-            // One still waiting holds no GPU memory yet (and may wait for this one: depends_on).
-            if await serviceSlots[other.name]?.currentState == .starting {
-                let shared = Set(other.gpus).intersection(service.gpus).sorted().map(String.init).joined(separator: ",")
-                return "'\(other.name)' to finish starting on GPU \(shared)"
-            }
+        let held = service.gpus.filter { gpuTurns[$0] != nil && gpuTurns[$0] != name }
+        if let gpu = held.first, let holder = gpuTurns[gpu] {
+            return "'\(holder)' to finish starting on GPU \(held.filter { gpuTurns[$0] == holder }.map(String.init).joined(separator: ","))"
         }
+        for gpu in service.gpus { gpuTurns[gpu] = name }
         return nil
+    }
+
+    private func endTurns(of name: String) {
+        gpuTurns = gpuTurns.filter { $0.value != name }
     }
 
     /// The readiness a miner's worker is told: that of the first of its services not ready.
@@ -181,6 +187,7 @@ public actor Supervisor {
         await withTaskGroup(of: Void.self) { group in
             var removed = services.removed.compactMap { name in
                 readiness[name] = nil
+                endTurns(of: name)
                 return serviceSlots.removeValue(forKey: name)
             }
             removed += miners.removed.compactMap { slots.removeValue(forKey: $0) }

@@ -305,7 +305,7 @@ import Testing
         let bad = try file("bad.env", "A=1\n# comment\nnot a variable\nB=2\n")
         expectError(withService("    env_file: \(bad)\n"), line: 5, service: "llm", field: "env_file", "\(bad):3: expected KEY=VALUE")
         let badName = try file("badname.env", "\n\n\n2X=1\n")
-        expectError(withService("    env_file: \(badName)\n"), line: 5, service: "llm", field: "env_file", "\(badName):4: '2X' is not a variable name")
+        expectError(withService("    env_file: \(badName)\n"), line: 5, service: "llm", field: "env_file", "\(badName):4: expected KEY=VALUE with a variable name")
         expectError(withService("    env_file: \(directory)\n"), line: 5, service: "llm", field: "env_file", "is not a regular file")
     }
 

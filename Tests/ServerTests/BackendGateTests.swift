@@ -50,14 +50,17 @@ import Testing
             do {
                 let closed = try await post()
                 #expect(closed.0 == .serviceUnavailable)
-                #expect(closed.1.contains("not ready (waiting for the supervisor"))
-                #expect(closed.2?.contains("model server is not ready") == true)
+                #expect(closed.1 == #"{"message":"Service unavailable: the miner's model server is not ready"}"#)
+                #expect(closed.2 == "Service unavailable: the miner's model server is not ready")
+                #expect(gate.reason == "waiting for the supervisor to report its services")
 
                 gate.report(.notReady("service 'smollm' is starting"))
                 try? await Task.sleep(for: .milliseconds(50))
                 let starting = try await post()
                 #expect(starting.0 == .serviceUnavailable)
-                #expect(starting.1.contains("service 'smollm' is starting"))
+                // The reason stays in the worker: a stranger learns nothing of the servers.
+                #expect(!starting.1.contains("smollm"))
+                #expect(gate.reason == "service 'smollm' is starting")
 
                 gate.report(.ready)
                 await settle(open: true)
@@ -69,7 +72,7 @@ import Testing
                 await settle(open: false)
                 let unhealthy = try await post()
                 #expect(unhealthy.0 == .serviceUnavailable)
-                #expect(unhealthy.1.contains("unhealthy: 503 Loading model"))
+                #expect(gate.reason == "service 'smollm' is unhealthy: 503 Loading model")
             }
             group.cancelAll()
         }

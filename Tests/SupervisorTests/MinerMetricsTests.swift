@@ -84,4 +84,34 @@ import Testing
         #expect(sample(next, #"miners_requests_total{miner="alpha",outcome="complete"}"#) == 2)
         #expect(sample(next, #"miners_batches_total{miner="alpha"}"#) == 6)
     }
+
+    @Test func servicesHaveUpHealthSecondsAndRestarts() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString)/log.sqlite").path
+        let database = try LogDatabase.open(path: path)
+        try Migrations.migrate(database)
+        let writer = LogWriter(database: database, logger: Logger(label: "test"))
+        let metrics = try MinerMetrics(database: database, miners: ["alpha"], services: ["llm", "tgi"])
+        let empty = try await metrics.scrape(status: [])
+        #expect(sample(empty, #"miners_service_restarts_total{service="llm"}"#) == 0)
+
+        writer.record(LifecycleRecord(at: 1003, miner: nil, event: .backoff, backoff: 1, service: "llm"))
+        writer.record(LifecycleRecord(at: 1004, miner: nil, event: .backoff, backoff: 2, service: "llm"))
+        writer.record(LifecycleRecord(at: 1005, miner: nil, event: .unhealthy, service: "tgi"))
+        #expect(writer.flush() == 3)
+        func service(_ name: String, _ state: MinerState, seconds: Double?) -> ServiceStatus {
+            ServiceStatus(
+                name: name, host: "127.0.0.1", port: 8000, program: "vllm", gpus: [0], state: state, restarts: 2,
+                lastCheck: seconds.map { .init(at: 1000, healthy: state == .running, answer: "200", seconds: $0) }, dependents: ["alpha"],
+                logLinesLost: 0
+            )
+        }
+        let text = try await metrics.scrape(status: [], services: [service("llm", .running, seconds: 0.25), service("tgi", .unhealthy, seconds: nil)])
+        #expect(sample(text, #"miners_service_up{service="llm"}"#) == 1)
+        #expect(sample(text, #"miners_service_up{service="tgi"}"#) == 0)
+        #expect(sample(text, #"miners_service_health_seconds{service="llm"}"#) == 0.25)
+        #expect(sample(text, #"miners_service_restarts_total{service="llm"}"#) == 2)
+        #expect(sample(text, #"miners_service_restarts_total{service="tgi"}"#) == 0)
+        // A service's events are not a miner's.
+        #expect(!text.contains(#"miner="""#))
+    }
 }

@@ -108,6 +108,16 @@ final class JournalLauncher: WorkerLauncher {
     )
 
     func supervisor(_ services: String, miners: String, health: ScriptedHealth, launcher: JournalLauncher) throws -> (Supervisor, LogWriter, DatabaseQueue) {
+        let path = try writeConfig(services, miners: miners)
+        let config = try ConfigCheck.run(path: path)
+        let database = try LogDatabase.open(path: config.database)
+        try Migrations.migrate(database)
+        let log = LogWriter(database: database, logger: Logger(label: "test"))
+        let supervisor = Supervisor(config: config, log: log, logger: Logger(label: "test"), clock: Self.fast, probe: health) { _ in launcher }
+        return (supervisor, log, database)
+    }
+
+    func writeConfig(_ services: String, miners: String) throws -> String {
         let path = directory.appendingPathComponent("miners.yaml").path
         try """
             database: \(directory.path)/log.sqlite
@@ -120,12 +130,7 @@ final class JournalLauncher: WorkerLauncher {
             miners:
             \(miners)
             """.write(toFile: path, atomically: true, encoding: .utf8)
-        let config = try ConfigCheck.run(path: path)
-        let database = try LogDatabase.open(path: config.database)
-        try Migrations.migrate(database)
-        let log = LogWriter(database: database, logger: Logger(label: "test"))
-        let supervisor = Supervisor(config: config, log: log, logger: Logger(label: "test"), clock: Self.fast, probe: health) { _ in launcher }
-        return (supervisor, log, database)
+        return path
     }
 
     func miner(_ name: String, _ index: Int, _ extra: String = "") -> String {
@@ -198,6 +203,7 @@ final class JournalLauncher: WorkerLauncher {
         let status = try #require(await serviceState(supervisor, "llm"))
         #expect(status.lastCheck?.answer == "503 Loading model")
         #expect(status.lastCheck?.healthy == false)
+        #expect(status.note?.hasPrefix("never healthy within start_period 0 s") == true)
         #expect(launcher.index(of: "ready:a") == nil)
         await supervisor.stopAll(reason: "test")
         log.flush()
@@ -253,6 +259,60 @@ final class JournalLauncher: WorkerLauncher {
         #expect(await waitFor { launcher.index(of: "ready:a", after: readyAt) != nil })
         #expect(launcher.count("start:llm") == 2 && launcher.count("start:a") == 1)
         await #expect(throws: Supervisor.ControlError.self) { try await supervisor.restart("nope") }
+        await supervisor.stopAll(reason: "test")
+    }
+
+    @Test func aReloadStartsNewServicesRestartsChangedOnesAndStopsRemovedOnes() async throws {
+        let health = ScriptedHealth()
+        let launcher = JournalLauncher()
+        health.set("llm", true)
+        health.set("tgi", true)
+        let (supervisor, _, _) = try supervisor(service("llm", 0), miners: miner("a", 0, ", depends_on: [llm]"), health: health, launcher: launcher)
+        await supervisor.startAll()
+        #expect(await waitFor { launcher.index(of: "ready:a") != nil })
+
+        _ = try writeConfig(
+            service("llm", 0, ", interval: 2") + "\n" + service("tgi", 1),
+            miners: miner("a", 0, ", depends_on: [llm]") + "\n" + miner("b", 1, ", backend: {kind: tgi, service: tgi}")
+        )
+        let added = try await supervisor.reload()
+        #expect(added.hasSuffix("; services: 1 added, 0 removed, 1 changed, 0 unchanged llm, tgi"), "\(added)")
+        #expect(await waitFor { launcher.count("start:llm") == 2 && launcher.count("start:tgi") == 1 })
+        #expect(await waitFor { launcher.index(of: "ready:b") != nil })
+        let stopping = try #require(launcher.index(of: "not_ready:a:service 'llm' is stopping"))
+        #expect(await waitFor { launcher.index(of: "ready:a", after: stopping) != nil })
+        #expect(launcher.count("start:a") == 1)  // its own settings did not change
+        #expect(await supervisor.status().services.map(\.name) == ["llm", "tgi"])
+
+        _ = try writeConfig(service("llm", 0, ", interval: 2"), miners: miner("a", 0, ", depends_on: [llm]"))
+        let removed = try await supervisor.reload()
+        #expect(removed.contains("0 added, 1 removed, 0 changed, 1 unchanged b"), "\(removed)")
+        #expect(removed.hasSuffix("; services: 0 added, 1 removed, 0 changed, 1 unchanged tgi"), "\(removed)")
+        #expect(launcher.entries.contains("stop:tgi") && launcher.entries.contains("stop:b"))  // reload waits for the stops
+        #expect(await supervisor.status().services.map(\.name) == ["llm"])
+        await supervisor.stopAll(reason: "test")
+    }
+
+    /// The turn on a GPU is held by whoever is starting on it, also by a later service while an
+    /// earlier one backs off: the earlier one's next start waits for it.
+    @Test func aServiceBackingOffWaitsForTheOneThatTookItsGPU() async throws {
+        let health = ScriptedHealth()
+        let launcher = JournalLauncher()
+        let (supervisor, _, _) = try supervisor(
+            service("first", 0, ", gpus: [0]") + "\n" + service("second", 1, ", gpus: [0], start_period: 600"),
+            miners: miner("a", 0), health: health, launcher: launcher
+        )
+        await supervisor.startAll()
+        // first never passes: it is restarted, and second takes the GPU meanwhile.
+        #expect(await waitFor { launcher.count("start:second") == 1 })
+        #expect(await waitFor { await serviceState(supervisor, "first")?.note == "'second' to finish starting on GPU 0" })
+        let firstStarts = launcher.count("start:first")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(launcher.count("start:first") == firstStarts)
+        health.set("second", true)
+        #expect(await waitFor { launcher.count("start:first") > firstStarts })
+        let secondHealthy = try #require(await serviceState(supervisor, "second")?.healthySince)
+        #expect(secondHealthy > 0)
         await supervisor.stopAll(reason: "test")
     }
 }

@@ -51,17 +51,33 @@ import Testing
         }
     }
 
+    /// A bad line may hold a secret: the error names its number, not its text. A FIFO is refused
+    /// at once, not read (it would block).
+    @Test func envFileErrorsNeverQuoteTheFileAndNeverBlock() throws {
+        do {
+            _ = try EnvironmentFile.parse("A=1\nOPENAI_API_KEY: sk-proj-SECRET123=xyz\n", path: "k.env")
+            Issue.record("a bad line was accepted")
+        } catch {
+            #expect(error.line == 2)
+            #expect(!error.description.contains("SECRET"))
+        }
+        let fifo = FileManager.default.temporaryDirectory.appendingPathComponent("fifo-\(UUID().uuidString).env").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        defer { unlink(fifo) }
+        #expect(throws: EnvironmentFile.Problem(path: fifo, message: "is not a regular file")) { try EnvironmentFile.read(fifo) }
+    }
+
     @Test func envFileErrorsNameTheirLine() {
         #expect(throws: EnvironmentFile.Problem(path: "p.env", line: 3, message: "expected KEY=VALUE")) {
             try EnvironmentFile.parse("A=1\n\nno equals sign\n", path: "p.env")
         }
-        #expect(throws: EnvironmentFile.Problem(path: "p.env", line: 2, message: "'1A' is not a variable name (letters, digits, _; not first a digit)")) {
+        #expect(throws: EnvironmentFile.Problem(path: "p.env", line: 2, message: "expected KEY=VALUE with a variable name (letters, digits, _; not first a digit) before the =")) {
             try EnvironmentFile.parse("# x\n1A=1\n", path: "p.env")
         }
-        #expect(throws: EnvironmentFile.Problem(path: "p.env", line: 4, message: "'A-B' is not a variable name (letters, digits, _; not first a digit)")) {
+        #expect(throws: EnvironmentFile.Problem(path: "p.env", line: 4, message: "expected KEY=VALUE with a variable name (letters, digits, _; not first a digit) before the =")) {
             try EnvironmentFile.parse("A=1\nB=2\n#\nA-B=3\n", path: "p.env")
         }
-        #expect(throws: EnvironmentFile.Problem(path: "p.env", line: 1, message: "'' is not a variable name (letters, digits, _; not first a digit)")) {
+        #expect(throws: EnvironmentFile.Problem(path: "p.env", line: 1, message: "expected KEY=VALUE with a variable name (letters, digits, _; not first a digit) before the =")) {
             try EnvironmentFile.parse("=value\n", path: "p.env")
         }
         #expect(throws: EnvironmentFile.Problem(path: "p.env", line: 1, message: "a value holds a NUL byte")) {
@@ -122,7 +138,9 @@ import Testing
     @Test func residentBytesOfThisProcess() throws {
         let bytes = try #require(ProcessTree.residentBytes(root: getpid()))
         #expect(bytes > 1 << 20)
-        #expect(bytes % ProcessTree.pageSize == 0)
+        // Its proportional set size (smaps_rollup), in whole kB.
+        let pss = try #require(ProcessTree.proportionalBytes(getpid()))
+        #expect(pss % 1024 == 0 && pss > 1 << 20)
         #expect(ProcessTree.residentBytes(root: Int32.max - 1) == nil)
         #expect(ProcessTree.residentBytes(root: getpid(), proc: "/nonexistent-proc") == nil)
     }
@@ -149,6 +167,9 @@ import Testing
         #expect(ProcessTree.residentBytes(root: 1, proc: proc) == nil)
         #expect(ProcessTree.residentBytes(root: 15, proc: proc) == nil)
         #expect(ProcessTree.residentBytes(root: 99, proc: proc) == nil)
+        // Where smaps_rollup is readable its proportional size counts instead of the resident pages.
+        try "Rss:                 16000 kB\nPss:                  8 kB\nShared_Clean: 1 kB\n".write(toFile: "\(proc)/13/smaps_rollup", atomically: false, encoding: .utf8)
+        #expect(ProcessTree.residentBytes(root: 12, proc: proc) == (3 + 50_000) * page + 8 * 1024)
     }
 
     // MARK: - HealthProbe
@@ -169,10 +190,25 @@ import Testing
         #expect(HealthProbe.summary(503, ByteBuffer(string: "  \n\t ")) == "503")
         #expect(HealthProbe.summary(500, ByteBuffer(string: "a\r\nb\tc\u{1}d")) == "500 a b c d")
         #expect(HealthProbe.summary(500, ByteBuffer(string: "line one\nline two")) == "500 line one line two")
-        // The body is cut at 160 bytes.
+        // The body is cut at 200 bytes.
         let long = String(repeating: "x", count: 500)
-        #expect(HealthProbe.summary(502, ByteBuffer(string: long)) == "502 " + String(repeating: "x", count: 160))
+        #expect(HealthProbe.summary(502, ByteBuffer(string: long)) == "502 " + String(repeating: "x", count: 200))
         #expect(HealthProbe.summary(404, ByteBuffer(string: #"{"error": "not found"}"#)) == #"404 {"error": "not found"}"#)
+    }
+
+    /// A hostile server's text reaches the log, `status` and a worker's pipe as one bounded line
+    /// of printable text: no line of its own, no terminal escape, no cut character.
+    @Test func answersArePrintableBoundedLines() {
+        let forged = "x\n2026-11-26T07:00:00+0000 critical miners.supervisor: FAKE\u{1B}[2J\u{1B}]0;pwned\u{07}\u{7F}\u{85}\u{2028}end"
+        let line = HealthProbe.printable(forged, maxBytes: 300)
+        #expect(!line.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 })
+        #expect(line == "x 2026-11-26T07:00:00+0000 critical miners.supervisor: FAKE [2J ]0;pwned end")
+        // One grapheme of 300 001 scalars is cut like any text, by bytes, at a scalar's boundary.
+        let huge = "a" + String(repeating: "\u{301}", count: 300_000)
+        let cut = HealthProbe.printable(huge, maxBytes: 300)
+        #expect(cut.utf8.count <= 300 && cut.utf8.count >= 299)
+        #expect(HealthProbe.printable("ééé", maxBytes: 5) == "éé")
+        #expect(HealthProbe.printable("  a  \t b  ", maxBytes: 100) == "a b")
     }
 
     // MARK: - ConfigReader.cycle(in:)

@@ -179,8 +179,9 @@ def test_real_model_service_gates_its_miners_until_loaded(stack):
     sport = free_port()
     ports = [free_port() for _ in range(3)]
     # The server sleeps 8 s before it loads the model: a window in which its miners must refuse.
+    # Miner a warms its backend up: behind the gate, once the service is first ready.
     s = stack([llama_service(sport, delay=8)],
-              [miner(i, n, p, streaming_batch_size=b, timeout="request", backend=OPENAI)
+              [miner(i, n, p, streaming_batch_size=b, timeout="request", backend={**OPENAI, "warmup": n == "a"})
                for i, (n, p, b) in enumerate(zip("abc", ports, [1, 4, 12]))])
     assert wait_until(lambda: all(listening(p) for p in ports), timeout=20, interval=0.1), f"see {s.log.name}"
 
@@ -205,6 +206,9 @@ def test_real_model_service_gates_its_miners_until_loaded(stack):
     assert running and running[0]["detail"].startswith("healthy after ") and running[0]["miner"] is None
     assert running[0]["at"] > refused_at, "the refusals went out while the model was loading"
     s.wait_miners("abc", timeout=10, ready=True)
+    # a refuses until its warm-up request is answered too.
+    assert wait_until(lambda: "backend ready: serving requests" in (s.tmp / "logs" / "a.log").read_text(), timeout=60), \
+        (s.tmp / "logs" / "a.log").read_text()[-2000:]
 
     async def later():
         return await asyncio.gather(*(ask(ports[i], HOTKEYS[i], question("What is 2+2?"), timeout=90) for i in range(3)))
@@ -212,6 +216,11 @@ def test_real_model_service_gates_its_miners_until_loaded(stack):
     for final in asyncio.run(later()):
         assert final.dendrite.status_code == 200
         assert final.completion.strip()
+
+    log_a = (s.tmp / "logs" / "a.log").read_text()
+    assert "backend warm-up took" in log_a and "backend ready: serving requests" in log_a, log_a[-2000:]
+    assert log_a.index("backend warm-up took") < log_a.index("backend ready: serving requests")
+    assert "backend warm-up" not in (s.tmp / "logs" / "b.log").read_text()
 
     rows = wait_until(lambda: len({r["worker"] for r in refusals(s.db)}) == 3 and refusals(s.db), timeout=5)
     assert rows, refusals(s.db)
@@ -323,6 +332,11 @@ def test_services_on_one_gpu_start_one_after_another(stack, tmp_path):
                fake("fast", p2, "--env-out", env2, gpus=[0], interval=1)], [])
     fast = s.wait_service("fast", lambda x: x["state"] == "waiting", timeout=10, what="waiting")
     assert "slow" in (fast["note"] or "")
+    # The status table: a row per service with its GPU, state and what it waits for.
+    table = subprocess.run([MINERS_BIN, "status", "--config", str(s.config)], capture_output=True, text=True, timeout=30).stdout
+    assert "services:" in table and "LAST CHECK" in table, table
+    row = next(line for line in table.splitlines() if line.startswith("fast "))
+    assert " 0 " in row and "waiting ('slow' to finish starting on GPU 0)" in row, row
     assert not env2.exists(), "the second service started while the first was loading"
     s.wait_service("slow", lambda x: x["state"] == "running", timeout=20, what="running")
     s.wait_service("fast", lambda x: x["state"] == "running", timeout=20, what="running")
@@ -427,3 +441,61 @@ def test_restart_stop_and_start_of_a_service(stack):
     stops = [r["detail"] for r in s.lifecycle(service="srv") if r["event"] == "stop"]
     assert stops == ["miners restart", "miners stop"], stops
     assert len(refusals(s.db)) >= 1
+
+
+def test_a_hostile_health_answer_stays_with_the_operator(stack):
+    """A server's answer (its text, a redirect) is the operator's to read: the 503 a stranger
+    gets says nothing of it, the probe does not follow a redirect, and what is kept is one
+    printable line."""
+    port, secret_port, mport = free_port(), free_port(), free_port()
+    body = "Traceback /home/op/models key=sk-LEAK\n2026-11-26 critical forged line\x1b[2J"
+    s = stack([fake("srv", port, "--health-status", 500, "--health-body", body, start_period=60, interval=1),
+               fake("other", secret_port, "--redirect", f"http://127.0.0.1:{secret_port + 0}/env", start_period=60, interval=1)],
+              [miner(0, "m", mport, depends_on=["srv"], backend={"kind": "mock"})])
+    srv = s.wait_service("srv", lambda x: x.get("lastCheck"), timeout=15, what="checked")
+    answer = srv["lastCheck"]["answer"]
+    assert answer.startswith("500 Traceback /home/op/models key=sk-LEAK 2026-11-26 critical forged line"), answer
+    assert "\n" not in answer and "\x1b" not in answer
+    other = s.wait_service("other", lambda x: x.get("lastCheck"), timeout=15, what="checked")
+    assert other["lastCheck"]["answer"].startswith("302") and not other["lastCheck"]["healthy"], other["lastCheck"]
+    assert "PATH" not in other["lastCheck"]["answer"]  # /env, where it points, was not fetched
+    s.wait_miners(["m"], timeout=20, ready=False)
+    status, answer_body = raw_status(mport, HOTKEYS[0])
+    assert status == 503
+    text = json.dumps(answer_body)
+    assert "not ready" in text and "sk-LEAK" not in text and "srv" not in text and "home" not in text, text
+    assert "sk-LEAK" not in "".join(r["detail"] or "" for r in query(s.db, "select detail from requests"))
+
+
+@pytest.mark.parametrize("how", ["stop", "force"])
+def test_nothing_the_server_started_outlives_it(stack, tmp_path, how):
+    """A server with a child and a daemon that detached (setsid, double fork): `miners stop`
+    (graceful) or a second SIGTERM to the supervisor (SIGKILL, with a server that ignores
+    SIGTERM) leaves none of them."""
+    port = free_port()
+    pids_file = tmp_path / "pids.json"
+    options = ["--pids-out", pids_file] + (["--ignore-term"] if how == "force" else [])
+    s = stack([fake("srv", port, *options, interval=1, grace_period=30)], [])
+    s.wait_service("srv", lambda x: x["state"] == "running", timeout=20, what="running")
+    pids = json.loads(pids_file.read_text())
+    guard = s.services()["srv"]["pid"]
+    # The daemon's parent exited: it was adopted by the guard (a child subreaper), not by init.
+    adopted = children(guard)
+    assert pids["daemon"] in adopted and all(pid_alive(p) for p in pids.values()), (adopted, pids)
+    server = [p for p in adopted if p != pids["daemon"]]
+    assert len(server) == 1, adopted
+    every = [guard, *server, *pids.values()]
+    if how == "stop":
+        assert s.control("stop", "srv").returncode == 0
+        assert not any(pid_alive(p) for p in every), [p for p in every if pid_alive(p)]
+        assert s.services()["srv"]["state"] == "stopped"
+    else:
+        s.proc.send_signal(signal.SIGTERM)
+        time.sleep(1)  # the server ignores it: its grace is 30 s
+        assert pid_alive(server[0])
+        s.proc.send_signal(signal.SIGTERM)  # the second: SIGKILL
+        s.proc.wait(timeout=20)
+        assert wait_until(lambda: not any(pid_alive(p) for p in every[:3]), timeout=5), [p for p in every if pid_alive(p)]
+        # The daemon left the guard's group and session: only the guard's sweep could end it,
+        # and a SIGKILLed guard sweeps nothing. It is the one process that may outlive a force.
+        os.kill(pids["daemon"], signal.SIGKILL)

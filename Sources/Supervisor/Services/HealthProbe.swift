@@ -9,13 +9,25 @@ public protocol HealthChecking: Sendable {
 }
 
 /// One health check of a service: GET its health path (2xx), and when a model is named, that
-/// `GET /v1/models` lists it. The answer is bounded and summed up in one line for `status`.
+/// `GET /v1/models` lists it, all within the check's `timeout`. The server is not trusted: its
+/// answer is summed up in one bounded line of printable text (it reaches the log, `status` and
+/// the workers' pipes), and redirects are not followed (a redirect to another host would make
+/// the supervisor fetch it).
 public struct HealthProbe: HealthChecking {
     public var client: HTTPClient
     /// Larger answers are cut: a model list is a few KiB.
     public static let maxBytes = 1 << 20
+    /// The longest answer kept, in UTF-8 bytes.
+    public static let maxAnswerBytes = 200
 
-    public init(client: HTTPClient = .shared) {
+    /// One client for every probe of the process: no redirects, a connection per check.
+    public static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 4
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    public init(client: HTTPClient = HealthProbe.sharedClient) {
         self.client = client
     }
 
@@ -34,20 +46,20 @@ public struct HealthProbe: HealthChecking {
 
     public func check(_ service: ServiceConfig) async -> Result {
         let started = ContinuousClock.now
-        let timeout = TimeAmount.milliseconds(Int64(service.health.timeout * 1000))
+        let deadline = NIODeadline.now() + .milliseconds(Int64(service.health.timeout * 1000))
         func result(_ healthy: Bool, _ answer: String) -> Result {
-            Result(healthy: healthy, answer: answer, seconds: (ContinuousClock.now - started).seconds)
+            Result(healthy: healthy, answer: Self.printable(answer, maxBytes: Self.maxAnswerBytes), seconds: (ContinuousClock.now - started).seconds)
         }
         do {
-            let (status, body) = try await get(service.rootURL + service.health.path, timeout: timeout)
+            let (status, body) = try await get(service.rootURL + service.health.path, deadline: deadline)
             guard (200..<300).contains(status) else { return result(false, Self.summary(status, body)) }
             guard let model = service.health.model else { return result(true, "\(status)") }
             let listing = service.health.path == HealthCheckConfig.modelsPath
-                ? (status, body) : try await get(service.rootURL + HealthCheckConfig.modelsPath, timeout: timeout)
+                ? (status, body) : try await get(service.rootURL + HealthCheckConfig.modelsPath, deadline: deadline)
             guard (200..<300).contains(listing.0) else { return result(false, "\(HealthCheckConfig.modelsPath): " + Self.summary(listing.0, listing.1)) }
             let models = Self.modelIDs(listing.1)
             guard models.contains(model) else {
-                let served = models.isEmpty ? "none" : models.prefix(8).map { "'\($0)'" }.joined(separator: ", ")
+                let served = models.isEmpty ? "none" : models.prefix(4).map { "'\(Self.printable($0, maxBytes: 40))'" }.joined(separator: ", ")
                 return result(false, "model '\(model)' is not served; \(HealthCheckConfig.modelsPath) lists \(served)")
             }
             return result(true, "\(status), model '\(model)' listed")
@@ -56,13 +68,15 @@ public struct HealthProbe: HealthChecking {
         }
     }
 
-    private func get(_ url: String, timeout: TimeAmount) async throws -> (Int, ByteBuffer) {
-        let response = try await client.execute(HTTPClientRequest(url: url), timeout: timeout)
+    /// The status and the body, both before `deadline`.
+    private func get(_ url: String, deadline: NIODeadline) async throws -> (Int, ByteBuffer) {
+        let response = try await client.execute(HTTPClientRequest(url: url), deadline: deadline)
         // The body within the same bound: a server that sends headers and then nothing.
         let body = try await withThrowingTaskGroup(of: ByteBuffer.self) { group in
             group.addTask { try await response.body.collect(upTo: Self.maxBytes) }
             group.addTask {
-                try await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                let left = deadline - NIODeadline.now()
+                try await Task.sleep(for: .nanoseconds(max(0, left.nanoseconds)))
                 throw HTTPClientError.readTimeout
             }
             defer { group.cancelAll() }
@@ -78,12 +92,37 @@ public struct HealthProbe: HealthChecking {
         return data.compactMap { $0["id"] as? String }
     }
 
-    /// `503 Loading model`: the status and the start of the body, on one line.
+    /// `503 Loading model`: the status and the start of the body.
     static func summary(_ status: Int, _ body: ByteBuffer) -> String {
-        let text = String(decoding: body.readableBytesView.prefix(160), as: UTF8.self)
-            .map { $0.isNewline || $0.isASCII && $0.asciiValue! < 32 ? " " : $0 }
-        let trimmed = String(text).trimmingCharacters(in: .whitespaces)
-        return trimmed.isEmpty ? "\(status)" : "\(status) \(trimmed)"
+        let text = printable(String(decoding: body.readableBytesView.prefix(maxAnswerBytes), as: UTF8.self), maxBytes: maxAnswerBytes)
+        return text.isEmpty ? "\(status)" : "\(status) \(text)"
+    }
+
+    /// One line of printable text of at most `maxBytes` UTF-8 bytes: every control character
+    /// (C0, DEL, C1, line and paragraph separators) a space, runs of spaces one, cut at a
+    /// character's boundary.
+    static func printable(_ text: String, maxBytes: Int) -> String {
+        var result = ""
+        var bytes = 0
+        var lastWasSpace = true
+        for scalar in text.unicodeScalars {
+            let value = scalar.value
+            let control = value < 0x20 || (0x7f...0x9f).contains(value) || value == 0x2028 || value == 0x2029
+            if control || scalar == " " {
+                if lastWasSpace { continue }
+                lastWasSpace = true
+                guard bytes + 1 <= maxBytes else { break }
+                result.unicodeScalars.append(" ")
+                bytes += 1
+            } else {
+                lastWasSpace = false
+                let size = String(scalar).utf8.count
+                guard bytes + size <= maxBytes else { break }
+                result.unicodeScalars.append(scalar)
+                bytes += size
+            }
+        }
+        return result.trimmingCharacters(in: .whitespaces)
     }
 
     static func describe(_ error: any Error) -> String {
@@ -92,6 +131,7 @@ public struct HealthProbe: HealthChecking {
         if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
         if text.contains("Connection reset") || text.contains("remoteConnectionClosed") { return "connection reset" }
         if text.contains("readTimeout") || text.contains("deadlineExceeded") { return "no answer within the timeout" }
-        return String(text.prefix(160))
+        if text.contains("redirect") { return "a redirect (not followed)" }
+        return text
     }
 }

@@ -1,10 +1,12 @@
 import Foundation
 
-/// The resident memory of a process and all its descendants, from `/proc`: a model server's
-/// memory is often in children (engine workers), and the supervisor's direct child may be a
-/// guard (`miners service-run`).
+/// The memory of a process and all its descendants, from `/proc`: a model server's memory is
+/// often in children (engine workers), and the supervisor's direct child may be a guard
+/// (`miners service-run`).
 enum ProcessTree {
-    /// Bytes resident in `root` and its descendants; nil when `root` is gone.
+    /// Bytes of memory of `root` and its descendants — each one's proportional set size (a page
+    /// shared by n of them counts 1/n to each, so pages shared after a fork count once), or its
+    /// resident set where `smaps_rollup` cannot be read; nil when `root` is gone.
     static func residentBytes(root: Int32, proc: String = "/proc") -> Int? {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: proc) else { return nil }
         var children: [Int32: [Int32]] = [:]
@@ -22,21 +24,45 @@ enum ProcessTree {
         var seen = Set<Int32>()
         while let pid = queue.popLast() {
             guard seen.insert(pid).inserted else { continue }
-            total += pages[pid] ?? 0
+            let bytes = proportionalBytes(pid, proc: proc) ?? (pages[pid] ?? 0).multipliedReportingOverflow(by: pageSize).partialValue
+            total = total.addingReportingOverflow(bytes).overflow ? Int.max : total + bytes
             queue += children[pid] ?? []
         }
-        return total.multipliedReportingOverflow(by: pageSize).overflow ? Int.max : total * pageSize
+        return total
+    }
+
+    /// The `Pss:` line of `/proc/PID/smaps_rollup`, in bytes.
+    static func proportionalBytes(_ pid: Int32, proc: String = "/proc") -> Int? {
+        guard let text = try? String(contentsOfFile: "\(proc)/\(pid)/smaps_rollup", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Pss:") }),
+              let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? ""), kilobytes >= 0, kilobytes < Int.max / 1024 else {
+            return nil
+        }
+        return kilobytes * 1024
     }
 
     static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 
-    /// The parent pid (field 4) and resident pages (field 24) of a `/proc/PID/stat` line; the
-    /// command name (field 2) may hold spaces and parentheses, so fields count from its last `)`.
-    static func fields(_ stat: String) -> (parent: Int32, residentPages: Int)? {
+    /// The parent pid (field 4), process group (field 5) and resident pages (field 24) of a
+    /// `/proc/PID/stat` line; the command name (field 2) may hold spaces and parentheses, so
+    /// fields count from its last `)`.
+    static func fields(_ stat: String) -> (parent: Int32, group: Int32, residentPages: Int)? {
         guard let close = stat.lastIndex(of: ")") else { return nil }
         let rest = stat[stat.index(after: close)...].split(separator: " ")
-        // rest[0] is field 3 (state): the parent is rest[1], the resident pages rest[21].
-        guard rest.count > 21, let parent = Int32(rest[1]), let resident = Int(rest[21]), resident >= 0 else { return nil }
-        return (parent, resident)
+        // rest[0] is field 3 (state): the parent is rest[1], the group rest[2], the resident pages rest[21].
+        guard rest.count > 21, let parent = Int32(rest[1]), let group = Int32(rest[2]), let resident = Int(rest[21]), resident >= 0 else {
+            return nil
+        }
+        return (parent, group, resident)
+    }
+
+    /// Every process whose parent is `parent` or whose process group is `group`.
+    static func members(parent: Int32, group: Int32, proc: String = "/proc") -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: proc) else { return [] }
+        return entries.prefix(200_000).compactMap { name in
+            guard let pid = Int32(name), let stat = try? String(contentsOfFile: "\(proc)/\(name)/stat", encoding: .utf8),
+                  let fields = Self.fields(stat), fields.parent == parent || fields.group == group else { return nil }
+            return pid
+        }
     }
 }

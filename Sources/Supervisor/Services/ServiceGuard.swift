@@ -6,11 +6,15 @@ import Synchronization
 ///
 /// A server is any program, so it cannot be asked to watch the supervisor's pipe as a worker
 /// does. The guard does it for it: it reads the supervisor's orders on standard input (`stop`),
-/// sends the service's stop signal, and SIGKILLs the server's process group after the grace
+/// sends the service's stop signal, and SIGKILLs what is left of the server after the grace
 /// period. When the supervisor dies, even by SIGKILL, the kernel closes the pipe and the guard
-/// stops the server the same way; when the guard itself is killed, the kernel SIGKILLs the
-/// server (its parent-death signal, set before the server's program is executed). No server
-/// outlives its supervisor.
+/// stops the server the same way.
+///
+/// Nothing of the server outlives it: the server runs in the guard's process group (the
+/// supervisor's SIGKILL of that group ends both), it gets SIGKILL if the guard itself is killed
+/// (its parent-death signal, set before the server's program is executed), and the guard is a
+/// child subreaper: a process the server leaves behind — even one that detached into a session
+/// of its own — becomes the guard's child, and is killed when the server has exited.
 ///
 /// The guard exits as the server did: the same code, or the same signal.
 public enum ServiceGuard {
@@ -26,6 +30,10 @@ public enum ServiceGuard {
         for number in [SIGTERM, SIGINT, SIGHUP] {
             signal(number) { _ in ServiceGuard.signalled.store(true, ordering: .relaxed) }
         }
+        _ = process_control_become_subreaper()
+        // A group of its own (the supervisor starts it so already): the sweep must never reach
+        // whoever started the guard.
+        _ = setpgid(0, 0)
         let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         let child: pid_t
         do {
@@ -40,11 +48,15 @@ public enum ServiceGuard {
         var killed = false
         var orders = OrderReader()
         while true {
+            // Reaps the server and whatever the guard adopted.
             var status: Int32 = 0
-            let reaped = waitpid(child, &status, WNOHANG)
-            if reaped == child {
-                kill(-child, SIGKILL)  // whatever the server left running in its group
-                exitAsChild(status)
+            while true {
+                let reaped = waitpid(-1, &status, WNOHANG)
+                if reaped == child {
+                    sweep()
+                    exitAsChild(status)
+                }
+                if reaped <= 0 { break }
             }
             let stop = orders.poll(milliseconds: 100) || signalled.load(ordering: .relaxed)
             if stop, killAt == nil {
@@ -53,10 +65,26 @@ public enum ServiceGuard {
                 killAt = clock.now + .milliseconds(Int64(grace * 1000))
             }
             if let deadline = killAt, !killed, clock.now >= deadline {
-                say("the server did not stop within \(grace) s: SIGKILL to its process group")
-                kill(-child, SIGKILL)
+                say("the server did not stop within \(grace) s: SIGKILL to it and its processes")
+                kill(child, SIGKILL)
                 killed = true
             }
+        }
+    }
+
+    /// SIGKILL to every process left in the guard's group and every one it adopted, until none
+    /// is left (each pass reaps; at most 50 passes).
+    static func sweep() {
+        let me = getpid()
+        for _ in 0..<50 {
+            let group = getpgrp() == me ? me : -1  // only its own group
+            let left = ProcessTree.members(parent: me, group: group).filter { $0 != me }
+            guard !left.isEmpty else { return }
+            say("ending \(left.count) process\(left.count == 1 ? "" : "es") the server left behind: \(left.prefix(8).map(String.init).joined(separator: ", "))")
+            for pid in left { kill(pid, SIGKILL) }
+            usleep(20_000)
+            var status: Int32 = 0
+            while waitpid(-1, &status, WNOHANG) > 0 {}
         }
     }
 
@@ -77,7 +105,7 @@ public enum ServiceGuard {
         exit(127)
     }
 
-    /// The server in a process group of its own, with default signal handling and no input.
+    /// The server in the guard's process group, with default signal handling and no input.
     static func spawn(_ arguments: [String]) throws -> pid_t {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -89,8 +117,7 @@ public enum ServiceGuard {
         sigemptyset(&empty)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setsigmask(&attributes, &empty)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
