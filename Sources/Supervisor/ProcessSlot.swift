@@ -388,7 +388,6 @@ actor ProcessSlot {
             if result.healthy {
                 failed = 0
                 if !everHealthy {
-                    await doneStarting()
                     healthySince = now
                     record(.running, pid: pid, detail: "healthy after \(String(format: "%.1f", elapsed)) s (\(result.answer))")
                     logger.notice("\(role.label): healthy after \(String(format: "%.1f", elapsed)) s (pid \(pid.map(String.init) ?? "?"), \(service.rootURL))")
@@ -396,9 +395,11 @@ actor ProcessSlot {
                     record(.running, pid: pid, detail: "healthy again (\(result.answer))")
                     logger.notice("\(role.label): healthy again")
                 }
+                let first = !everHealthy
                 everHealthy = true
                 lastProblem = nil
                 state = .running
+                if first { await doneStarting() }  // its GPUs' turn passes on
                 continue
             }
             if !everHealthy, elapsed < health.startPeriod { continue }
