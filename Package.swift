@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "Wire", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // libsodium (Debian's libsodium-dev): Ristretto255, Blake2b, SHA-2.
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        // zlib (Debian's zlib1g-dev): the supervisor's gzip-compressed log backups.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // prctl(2), which Swift cannot call directly (it is variadic).
         .systemLibrary(name: "CProcessControl"),
         // sr25519 (Keccak, STROBE, Merlin over libsodium), SS58, substrate-bip39, wallet hotkeys.
@@ -96,7 +98,7 @@ let package = Package(
         .target(
             name: "Supervisor",
             dependencies: [
-                "Config", "LogStore", "Chain", "Keys", "CProcessControl",
+                "Config", "LogStore", "Chain", "Keys", "CProcessControl", "CZlib",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "GRDB", package: "GRDB.swift"),

@@ -106,6 +106,9 @@ extension ConfigReader {
               name.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "._-".unicodeScalars.contains($0)) }) else {
             throw error(nameNode, field: "name", "'\(name.prefix(64))' must be 1 to 64 letters, digits, '.', '_' or '-' (it names the log file and the control commands' target)")
         }
+        if name == Self.reservedName {
+            throw error(nameNode, field: "name", "'\(Self.reservedName)' is reserved: the supervisor's own log is LOG_DIR/supervisor.log (`miners logs supervisor`)")
+        }
         return try inService(name) { () throws(ConfigError) -> ServiceConfig in
             var fields = defaults
             for (key, value) in try entries(node, known: Self.serviceKeys) {
@@ -260,9 +263,13 @@ extension ConfigReader {
     }
 
     /// Bytes: an integer, or a number with a unit: K, M, G, T (powers of 1024; `KB`, `KiB` alike).
-    func byteSize(_ node: Node, miner: String? = nil, field: String) throws(ConfigError) -> Int {
-        let range = (1 << 20)...(1 << 44)
-        let problem = error(node, miner: miner, field: field, "expected a size from 1M to 16T, such as 512M, 2G or 1.5G, got '\(node.string ?? "?")'")
+    /// The name no miner or service may take: `supervisor.log` is the supervisor's own.
+    static let reservedName = "supervisor"
+
+    func byteSize(_ node: Node, miner: String? = nil, field: String, max: Int = 1 << 44) throws(ConfigError) -> Int {
+        let range = (1 << 20)...max
+        let top = max == 1 << 44 ? "16T" : max == 1 << 40 ? "1T" : "\(max) bytes"
+        let problem = error(node, miner: miner, field: field, "expected a size from 1M to \(top), such as 512M, 2G or 1.5G, got '\(node.string ?? "?")'")
         guard node.scalar != nil, let text = node.string?.trimmingCharacters(in: .whitespaces), text.utf8.count <= 32 else { throw problem }
         let digits = text.prefix { $0.isASCII && ($0.isNumber || $0 == ".") }
         let unit = text.dropFirst(digits.count).trimmingCharacters(in: .whitespaces).uppercased()

@@ -22,7 +22,7 @@ struct ConfigReader {
     static let blacklistKeys = ["allow", "deny", "metagraph", "min_stake", "require_validator_permit", "allow_non_registered"]
     static let walletKeys = ["path", "name", "hotkey"]
     static let restartKeys = ["backoff_initial", "backoff_max", "min_uptime", "max_restarts", "window", "crash_loop_cooldown"]
-    static let supervisorKeys = ["grace_period", "log_dir", "metrics_port", "metrics_host"]
+    static let supervisorKeys = ["grace_period", "log_dir", "metrics_port", "metrics_host", "log_max_bytes", "log_backups"]
     static let mockKeys = ["kind", "text", "delay_ms", "fail_after"]
     static let httpKeys = [
         "kind", "base_url", "extra_headers", "connect_timeout", "idle_timeout", "system_prompt",
@@ -126,6 +126,12 @@ struct ConfigReader {
             config.metricsPort = try integer(value, field: "supervisor.metrics_port", in: 1...65535)
         }
         if let value = fields["metrics_host"] { config.metricsHost = try nonEmptyString(value, field: "supervisor.metrics_host") }
+        if let value = fields["log_max_bytes"] {
+            config.logMaxBytes = try byteSize(value, field: "supervisor.log_max_bytes", max: SupervisorConfig.maxLogMaxBytes)
+        }
+        if let value = fields["log_backups"] {
+            config.logBackups = try integer(value, field: "supervisor.log_backups", in: 0...SupervisorConfig.maxLogBackups)
+        }
         return config
     }
 
@@ -135,6 +141,9 @@ struct ConfigReader {
         }
         guard let nameNode = mapping["name"] else { throw error(node, field: "name", "is required: a unique miner name") }
         let name = try nonEmptyString(nameNode, field: "name")
+        if name == Self.reservedName {
+            throw error(nameNode, field: "name", "'\(Self.reservedName)' is reserved: the supervisor's own log is LOG_DIR/supervisor.log (`miners logs supervisor`)")
+        }
         // The miner's own keys win; `backend` and `restart` merge key by key with the defaults
         // (a backend of another kind replaces the default one).
         var fields = defaults

@@ -102,6 +102,17 @@ public struct SupervisorConfig: Sendable, Equatable {
     public var metricsPort: Int?
     /// Loopback by default: the metrics name hotkeys and validators.
     public var metricsHost = "127.0.0.1"
+    /// A log file (a worker's, a service's, `supervisor.log`) is rotated before a write would
+    /// take it past this size: `NAME.log` becomes `NAME.log.1.gz`.
+    public var logMaxBytes = SupervisorConfig.defaultLogMaxBytes
+    /// Compressed backups kept per log file (`NAME.log.1.gz` … `NAME.log.N.gz`); 0 keeps none.
+    public var logBackups = SupervisorConfig.defaultLogBackups
+    public static let defaultLogMaxBytes = 100 << 20
+    public static let defaultLogBackups = 5
+    /// The largest `log_max_bytes`: 1T.
+    public static let maxLogMaxBytes = 1 << 40
+    /// The most `log_backups`.
+    public static let maxLogBackups = 100
 
     public init(gracePeriod: Double = 20, logDirectory: String? = nil, metricsPort: Int? = nil) {
         self.gracePeriod = gracePeriod

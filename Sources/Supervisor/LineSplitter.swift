@@ -27,6 +27,9 @@ struct LineSplitter {
         return lines
     }
 
+    /// Bytes of a line not complete yet.
+    var pendingCount: Int { partial.count }
+
     /// What is left at the end of the output, as a last line.
     mutating func finish() -> [UInt8]? {
         guard !partial.isEmpty else { return nil }

@@ -29,6 +29,8 @@ public struct ProcessLauncher: WorkerLauncher {
     public var gracePeriod: Double
     public var logDirectory: String
     public var echo: Bool
+    /// When each log file is rotated (`supervisor.log_max_bytes`, `supervisor.log_backups`).
+    public var logRotation: LogRotation
     public var output: SupervisorOutput
     public var logger: Logger?
 
@@ -37,8 +39,9 @@ public struct ProcessLauncher: WorkerLauncher {
 
     public init(
         executable: String, configPath: String, databasePath: String, gracePeriod: Double, logDirectory: String, echo: Bool,
-        output: SupervisorOutput = .shared, logger: Logger? = nil
+        logRotation: LogRotation = LogRotation(), output: SupervisorOutput = .shared, logger: Logger? = nil
     ) {
+        self.logRotation = logRotation
         self.executable = executable
         self.configPath = configPath
         self.databasePath = databasePath
@@ -106,7 +109,7 @@ public struct ProcessLauncher: WorkerLauncher {
         events: WorkerEvents
     ) async throws -> WorkerExit {
         Self.ignoreBrokenPipes
-        let logFile = LogFile(path: logPath)
+        let logFile = LogFile(path: logPath, rotation: logRotation)
         if let problem = logFile.openError {
             logger?.error("\(name): its output is not logged: \(problem); it starts anyway")
         }

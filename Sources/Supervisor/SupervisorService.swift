@@ -15,21 +15,26 @@ public struct SupervisorService: Service {
     let stopSignals: any AsyncSequence<String, Never> & Sendable
     let reloadSignals: any AsyncSequence<String, Never> & Sendable
     let started: ContinuousClock.Instant
+    /// systemd's `NOTIFY_SOCKET` (`Type=notify`): `READY=1` once every worker runs,
+    /// `STOPPING=1` when the stop starts.
+    let notify: SystemdNotify?
 
     /// - Parameters:
     ///   - stopSignals: SIGTERM and SIGINT, by name. The group's own graceful shutdown starts
     ///     the stop as well; these are counted so that a second one kills the workers.
     ///   - reloadSignals: SIGHUP.
+    ///   - notify: where systemd hears of readiness and of the stop; nil outside systemd.
     public init(
         supervisor: Supervisor, logger: Logger,
         stopSignals: some AsyncSequence<String, Never> & Sendable, reloadSignals: some AsyncSequence<String, Never> & Sendable,
-        started: ContinuousClock.Instant = .now
+        started: ContinuousClock.Instant = .now, notify: SystemdNotify? = nil
     ) {
         self.supervisor = supervisor
         self.logger = logger
         self.stopSignals = stopSignals
         self.reloadSignals = reloadSignals
         self.started = started
+        self.notify = notify
     }
 
     public func run() async {
@@ -63,27 +68,32 @@ public struct SupervisorService: Service {
                     }
                 }
             }
-            tasks.addTask { [supervisor, logger, started] in
+            tasks.addTask { [supervisor, logger, started, notify] in
                 await supervisor.startAll()
-                await Self.reportStartup(supervisor, since: started, logger: logger)
+                await Self.reportStartup(supervisor, since: started, logger: logger, notify: notify)
             }
             var reason = "the supervisor's task was cancelled"
             for await first in orders {
                 reason = first
                 break
             }
+            notify?.send("STOPPING=1\nSTATUS=stopping: \(reason)")
             await supervisor.stopAll(reason: reason)
             tasks.cancelAll()
         }
         order.finish()
     }
 
-    /// Logs how long it took until every worker was up.
-    static func reportStartup(_ supervisor: Supervisor, since started: ContinuousClock.Instant, logger: Logger) async {
+    /// Logs how long it took until every worker was up, and tells systemd it is ready then.
+    static func reportStartup(
+        _ supervisor: Supervisor, since started: ContinuousClock.Instant, logger: Logger, notify: SystemdNotify? = nil
+    ) async {
         while !Task.isCancelled {
             let status = await supervisor.status()
             if !status.miners.isEmpty, status.miners.allSatisfy({ $0.state == .running }) {
                 logger.notice("all \(status.miners.count) workers running after \(ContinuousClock.now - started)")
+                let healthy = status.services.filter { $0.state == .running }.count
+                notify?.send("READY=1\nSTATUS=all \(status.miners.count) workers running, \(healthy) services healthy")
                 return
             }
             if await supervisor.isStopping { return }

@@ -40,6 +40,9 @@ struct SuperviseCommand: AsyncParsableCommand {
 
             Control: `miners status`, `miners reload`, `miners restart|stop|start NAME` (a miner \
             or a service), over a Unix socket next to the database.
+
+            systemd: with NOTIFY_SOCKET set (Type=notify, see `miners install systemd`), READY=1 \
+            is sent once every miner's worker runs, STOPPING=1 when the stop begins.
             """
     )
 
@@ -84,13 +87,17 @@ struct SuperviseCommand: AsyncParsableCommand {
         let database = try LogDatabase.open(path: config.database)
         try Migrations.migrate(database)  // once, here, rather than in every worker at once
         let log = LogWriter(database: database, logger: logger)
+        // The supervisor's own lines also go to LOG_DIR/supervisor.log, rotated as the workers' are.
+        let ownLog = LogFile(path: "\(config.logDirectory)/\(SupervisorOutput.ownLogName).log", rotation: config.supervisor.logRotation)
+        if let problem = ownLog.openError { logger.error("the supervisor's own log lines are not written to a file: \(problem)") }
+        output.writeOwnLines(to: ownLog)
         let executable = Self.executablePath()
         let echo = echoLogs
         let supervisor = Supervisor(config: config, log: log, logger: logger, ownLines: output.ownLines) { config in
             ProcessLauncher(
                 executable: executable, configPath: config.file, databasePath: config.database,
                 gracePeriod: config.supervisor.gracePeriod, logDirectory: config.logDirectory, echo: echo,
-                output: output, logger: logger
+                logRotation: config.supervisor.logRotation, output: output, logger: logger
             )
         }
         try? FileManager.default.removeItem(atPath: config.controlSocket)  // stale: we hold the lock
@@ -116,12 +123,16 @@ struct SuperviseCommand: AsyncParsableCommand {
             logger.notice("Prometheus metrics on http://\(config.supervisor.metricsHost):\(port)/metrics")
         }
         let started = ContinuousClock.now
+        // Under systemd (Type=notify): READY=1 once every worker runs. Taken out of the
+        // environment, so no worker or service inherits it.
+        let notify = SystemdNotify.fromEnvironment(logger: logger)
         // Registered before anything starts, so no signal is missed.
         let stopSignals = await UnixSignalsSequence(trapping: .sigterm, .sigint).map { "\($0)" }
         let reloadSignals = await UnixSignalsSequence(trapping: .sighup).map { "\($0)" }
         services.append(.init(
             service: SupervisorService(
-                supervisor: supervisor, logger: logger, stopSignals: stopSignals, reloadSignals: reloadSignals, started: started
+                supervisor: supervisor, logger: logger, stopSignals: stopSignals, reloadSignals: reloadSignals, started: started,
+                notify: notify
             ),
             successTerminationBehavior: .gracefullyShutdownGroup,
             failureTerminationBehavior: .gracefullyShutdownGroup
@@ -142,6 +153,7 @@ struct SuperviseCommand: AsyncParsableCommand {
         logger.notice(failure == nil ? "all workers stopped; supervisor exiting" : "all workers stopped; supervisor exiting after a failure")
         // The last lines out, unless the terminal is not taking them.
         _ = await output.standardError.waitUntilIdle(timeout: 1)
+        _ = await output.logFiles.waitUntilIdle(timeout: 1)
         if failure != nil { throw ExitCode(1) }
     }
 
