@@ -95,6 +95,38 @@ public struct GenerationStream: AsyncSequence, Sendable {
 
         private let state = Mutex(State())
 
+        /// What `next` can have without waiting.
+        private enum Taken {
+            case item(String, UnsafeContinuation<Void, Never>)
+            case failure(any Error)
+            case end
+
+            /// Lets the producer go on; what `next` returns or throws.
+            func resolve() throws -> String? {
+                switch self {
+                case .item(let item, let producer):
+                    producer.resume()
+                    return item
+                case .failure(let error): throw error
+                case .end: return nil
+                }
+            }
+        }
+
+        /// The offered item, the failure (once) or the end; nil when `next` must wait. With
+        /// `endWhenCancelled` (about to wait), a cancelled consumer's `next` ends too.
+        private static func take(_ state: inout State, endWhenCancelled: Bool) -> Taken? {
+            if let offered = state.offered {
+                state.offered = nil
+                return .item(offered.item, offered.producer)
+            }
+            if let failure = state.failure {
+                state.failure = nil
+                return .failure(failure)
+            }
+            return state.finished || (endWhenCancelled && state.consumerCancelled) ? .end : nil
+        }
+
         func send(_ item: String) async {
             // Without suspending (the usual case: the consumer is already waiting), as the
             // channel this replaces: a waiting consumer gets the item even if this task was
@@ -151,56 +183,15 @@ public struct GenerationStream: AsyncSequence, Sendable {
         func next() async throws -> String? {
             // Without suspending when an item is offered or the channel has ended (whether or
             // not this task is cancelled, as the channel this replaces).
-            enum Now { case item(String, UnsafeContinuation<Void, Never>), failure(any Error), end, wait }
-            let now: Now = state.withLock { state in
-                if let offered = state.offered {
-                    state.offered = nil
-                    return .item(offered.item, offered.producer)
-                }
-                if let failure = state.failure {
-                    state.failure = nil
-                    return .failure(failure)
-                }
-                return state.finished ? .end : .wait
-            }
-            switch now {
-            case .item(let item, let producer):
-                producer.resume()
-                return item
-            case .failure(let error):
-                throw error
-            case .end:
-                return nil
-            case .wait:
-                break
-            }
+            if let taken = state.withLock({ Self.take(&$0, endWhenCancelled: false) }) { return try taken.resolve() }
             return try await withTaskCancellationHandler {
                 try await withUnsafeThrowingContinuation { (consumer: UnsafeContinuation<String?, any Error>) in
-                    enum Action { case item(String, UnsafeContinuation<Void, Never>), failure(any Error), end, waiting }
-                    let action: Action = state.withLock { state in
-                        if let offered = state.offered {
-                            state.offered = nil
-                            return .item(offered.item, offered.producer)
-                        }
-                        if let failure = state.failure {
-                            state.failure = nil
-                            return .failure(failure)
-                        }
-                        if state.finished || state.consumerCancelled { return .end }
+                    let taken: Taken? = state.withLock { state in
+                        if let taken = Self.take(&state, endWhenCancelled: true) { return taken }
                         state.consumer = consumer
-                        return .waiting
+                        return nil
                     }
-                    switch action {
-                    case .item(let item, let producer):
-                        producer.resume()
-                        consumer.resume(returning: item)
-                    case .failure(let error):
-                        consumer.resume(throwing: error)
-                    case .end:
-                        consumer.resume(returning: nil)
-                    case .waiting:
-                        break
-                    }
+                    if let taken { consumer.resume(with: Result { try taken.resolve() }) }
                 }
             } onCancel: {
                 let consumer = state.withLock { state -> UnsafeContinuation<String?, any Error>? in
