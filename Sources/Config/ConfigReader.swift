@@ -6,7 +6,7 @@ import Yams
 struct ConfigReader {
     let file: String
 
-    static let topKeys = ["database", "supervisor", "defaults", "services", "miners"]
+    static let topKeys = ["database", "supervisor", "retention", "alerts", "defaults", "services", "miners"]
     static let minerKeys = [
         "name", "hotkey", "wallet", "host", "port", "synapses", "streaming_batch_size", "max_batch_chars", "max_batch_tokens", "timeout",
         "stop_on_forward_exception", "max_body_bytes", "backend", "restart", "blacklist",
@@ -112,6 +112,8 @@ struct ConfigReader {
         }
         var config = MinersConfig(file: file, database: database, miners: miners, supervisor: supervisor)
         config.services = services
+        config.retention = try retention(top["retention"])
+        config.alerts = try alerts(top["alerts"])
         return config
     }
 

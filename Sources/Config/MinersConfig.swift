@@ -11,6 +11,10 @@ public struct MinersConfig: Sendable, Equatable {
     /// Model servers run beside the miners, started before them.
     public var services: [ServiceConfig] = []
     public var supervisor: SupervisorConfig
+    /// How long the log database keeps raw rows and their hourly rollups.
+    public var retention = RetentionConfig()
+    /// Webhooks told of crash loops, deregistrations, full disks and the like.
+    public var alerts = AlertsConfig()
 
     public static let defaultDatabase = "miners.sqlite"
 

@@ -18,6 +18,11 @@ public enum LogDatabase {
         while true {
             do {
                 try queue.writeWithoutTransaction { db in
+                    // A new file gives pages freed by retention back to the file system
+                    // (`RetentionPass`); the mode can only be chosen before the first table.
+                    if try Int.fetchOne(db, sql: "PRAGMA page_count") == 0 {
+                        try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+                    }
                     _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
                     try db.execute(sql: "PRAGMA synchronous = NORMAL")
                 }
@@ -25,6 +30,20 @@ public enum LogDatabase {
             } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && ContinuousClock.now - started < .seconds(10) {
                 Thread.sleep(forTimeInterval: 0.02)
             }
+        }
+    }
+
+    /// Whether freed pages can be given back to the file system a few at a time.
+    public static func hasIncrementalVacuum(_ queue: DatabaseQueue) throws -> Bool {
+        try queue.read { try Int.fetchOne($0, sql: "PRAGMA auto_vacuum") } == 2
+    }
+
+    /// Turns incremental vacuum on in a file made without it: one full `VACUUM`, which rewrites
+    /// the file (it needs as much free disk again, and holds the write lock meanwhile).
+    public static func enableIncrementalVacuum(_ queue: DatabaseQueue) throws {
+        try queue.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL")
+            try db.execute(sql: "VACUUM")
         }
     }
 }

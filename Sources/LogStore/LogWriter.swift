@@ -25,6 +25,7 @@ public final class LogWriter: Service, Sendable {
         case correction(RequestRecord)
         case loss(LossRecord)
         case chain(ChainEventRecord)
+        case standing(StandingRecord)
     }
     private struct Pending {
         var entries: [Entry] = []
@@ -114,6 +115,15 @@ public final class LogWriter: Service, Sendable {
     public func record(_ event: ChainEventRecord) {
         pending.withLock { state in
             state.entries.append(.chain(event))
+            trim(&state)
+            state.wake()
+        }
+    }
+
+    /// Queues a hotkey's standing at a metagraph refresh; returns at once.
+    public func record(_ standing: StandingRecord) {
+        pending.withLock { state in
+            state.entries.append(.standing(standing))
             trim(&state)
             state.wake()
         }
@@ -260,6 +270,7 @@ public final class LogWriter: Service, Sendable {
             case .request(let request, _): try insert(request, into: db)
             case .lifecycle(let event): try insert(event, into: db)
             case .chain(let event): try event.insert(into: db)
+            case .standing(let standing): try standing.insert(into: db)
             case .correction(let request):
                 try db.execute(
                     sql: "UPDATE requests SET outcome = ?, reason = ? WHERE worker = ? AND received_at = ? AND uuid IS ?",

@@ -28,6 +28,8 @@ public enum ReportQueries {
         public var requests: [Request]
         public var slowest: [Timeline]
         public var validators: [RequestAnalysis.Figures]
+        /// Which part came from hourly rollups (retention deleted its raw rows).
+        public var coverage = RequestAnalysis.Coverage()
     }
 
     public static func load(_ databases: [DatabaseQueue], from: Double, to: Double, slowest count: Int = 10) throws -> Data {
@@ -35,6 +37,9 @@ public enum ReportQueries {
         var slowest: [Timeline] = []
         for database in databases {
             try database.read { db in
+                let parts = RequestAnalysis.Parts(RequestAnalysis.Query(from: from, to: to), state: try RetentionState.read(db))
+                if let rollups = parts.rollups { requests += try rolledUp(db, from: rollups.from, to: rollups.to) }
+                let from = parts.raw?.from ?? to
                 requests += try Row.fetchAll(db, sql: """
                     SELECT worker, outcome, received_at, first_batch_at - received_at AS ttfb,
                            CASE WHEN items_generated > 0 THEN 1.0 * items_sent / items_generated END AS share, count
@@ -50,7 +55,7 @@ public enum ReportQueries {
                            finished_at - received_at AS total
                     FROM requests WHERE received_at >= ? AND received_at < ? AND outcome != 'rejected'
                     ORDER BY total DESC LIMIT ?
-                    """, arguments: [from, to, count])
+                    """, arguments: [parts.rawBatches?.from ?? to, to, count])  // where batch rows are kept
                 for row in rows {
                     let offsets = try Double.fetchAll(db, sql: "SELECT offset_s FROM batches WHERE request_id = ? ORDER BY seq", arguments: [row["id"]])
                     slowest.append(Timeline(
@@ -65,7 +70,28 @@ public enum ReportQueries {
         return Data(
             from: from, to: to, requests: requests.sorted { $0.receivedAt < $1.receivedAt },
             slowest: Array(slowest.sorted { $0.total > $1.total }.prefix(count)),
-            validators: try RequestAnalysis.run(databases, query)
+            validators: try RequestAnalysis.run(databases, query), coverage: try RequestAnalysis.coverage(databases, query)
         )
+    }
+
+    /// Rollup rows as requests at the middle of their hour: one per bucket of the time to first
+    /// batch, standing for the requests in it, and one for those without a first batch. Each
+    /// carries the row's mean delivered share.
+    static func rolledUp(_ db: Database, from: Double, to: Double) throws -> [Request] {
+        var requests: [Request] = []
+        for row in try Row.fetchAll(db, sql: """
+            SELECT worker, outcome, hour, requests, ttfb_n, ttfb_histogram, delivered_sum / nullif(delivered_n, 0) AS share
+            FROM request_rollups WHERE hour >= ? AND hour < ?
+            """, arguments: [from, to]) {
+            let at = (row["hour"] as Double) + RequestRollups.hour / 2
+            func request(ttfb: Double?, count: Int) -> Request {
+                Request(worker: row["worker"], outcome: row["outcome"], receivedAt: at, ttfb: ttfb, deliveredShare: row["share"], count: count)
+            }
+            let histogram = TTFBHistogram(text: row["ttfb_histogram"])
+            requests += histogram.entries.map { request(ttfb: $0.value, count: $0.count) }
+            let rest = (row["requests"] as Int) - histogram.total
+            if rest > 0 { requests.append(request(ttfb: nil, count: rest)) }
+        }
+        return requests
     }
 }

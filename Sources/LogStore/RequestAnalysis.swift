@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// The analysis behind `miners status --since/--by`: requests of a time window, grouped, with
@@ -72,14 +73,82 @@ public enum RequestAnalysis {
         for database in databases {
             try Migrations.migrate(database)
             try database.read { db in
-                try WindowScan(query: query).scan(db, into: &groups)
-                for (key, count) in try batchesAboveLimit(db, query) { groups[key]?.batchesAboveLimit += count }
+                let parts = Parts(query, state: try RetentionState.read(db))
+                if let rollups = parts.rollups { try RequestRollups.scan(db, rollups, into: &groups) }
+                if let raw = parts.raw {
+                    try WindowScan(query: raw).scan(db, into: &groups)
+                }
+                if let kept = parts.rawBatches {
+                    for (key, count) in try batchesAboveLimit(db, kept) { groups[key]?.batchesAboveLimit += count }
+                }
+                if let gone = parts.rawWithoutBatches, query.largeBatch == RequestRollups.largeBatch {
+                    for (key, count) in try RequestRollups.batchesAboveLimit(db, gone) { groups[key]?.batchesAboveLimit += count }
+                }
             }
         }
         let minutes = max((query.to - query.from) / 60, 1e-9)
         return groups.sorted { $0.key < $1.key }.map { key, totals in
             totals.figures(group: Dictionary(uniqueKeysWithValues: zip(query.groupBy.map(\.rawValue), WindowScan.parts(of: key))), minutes: minutes)
         }
+    }
+
+    /// Where a window's figures come from in one database: hourly rollups before retention's
+    /// `requests_until` (from the hour `from` falls in), raw rows after it; raw requests whose
+    /// batch rows are gone take their count of large batches from the rollups of their hours.
+    struct Parts {
+        var rollups: Query?
+        var raw: Query?
+        /// The raw part whose batch rows are kept.
+        var rawBatches: Query?
+        /// The hours of the raw part whose batch rows are gone.
+        var rawWithoutBatches: Query?
+
+        init(_ query: Query, state: RetentionState) {
+            func part(_ from: Double, _ to: Double) -> Query? {
+                guard from < to else { return nil }
+                var part = query
+                part.from = from
+                part.to = to
+                return part
+            }
+            let boundary = state.requestsUntil
+            rollups = part(RequestRollups.hourStart(query.from), min(query.to, boundary))
+            let rawFrom = max(query.from, boundary)
+            raw = part(rawFrom, query.to)
+            rawBatches = part(max(rawFrom, state.batchesUntil), query.to)
+            guard raw != nil, state.batchesUntil > rawFrom else { return }
+            rawWithoutBatches = part(RequestRollups.hourStart(rawFrom), min(query.to, state.batchesUntil))
+        }
+    }
+
+    /// What a window reads, over every database: the hours taken from rollups (nil when none)
+    /// and where raw rows start; for `status` and `report` to say which.
+    public struct Coverage: Sendable, Equatable, Codable {
+        public var rollupsFrom: Double?
+        public var rollupsTo: Double?
+        public var rawFrom: Double?
+
+        /// What to tell the reader when part of the window is only in rollups; nil otherwise.
+        public var note: String? {
+            guard let rollupsFrom, let rollupsTo else { return nil }
+            func date(_ time: Double) -> String { Date(timeIntervalSince1970: time).formatted(.iso8601) }
+            let raw = rawFrom.map { "; raw rows from \(date($0))" } ?? ""
+            return "from hourly rollups \(date(rollupsFrom)) to \(date(rollupsTo)) (retention deleted the raw rows: whole hours, "
+                + "refusals per reason, times to first batch within 1%)\(raw)"
+        }
+    }
+
+    public static func coverage(_ databases: [DatabaseQueue], _ query: Query) throws -> Coverage {
+        var coverage = Coverage()
+        for database in databases {
+            let parts = try database.read { db in Parts(query, state: try RetentionState.read(db)) }
+            if let rollups = parts.rollups {
+                coverage.rollupsFrom = min(coverage.rollupsFrom ?? rollups.from, rollups.from)
+                coverage.rollupsTo = max(coverage.rollupsTo ?? rollups.to, rollups.to)
+            }
+            if let raw = parts.raw { coverage.rawFrom = min(coverage.rawFrom ?? raw.from, raw.from) }
+        }
+        return coverage
     }
 
     /// Batches over the size limit per group: only requests whose largest batch is over it

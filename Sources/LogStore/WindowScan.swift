@@ -15,11 +15,13 @@ struct WindowScan {
     let filter: String
     let filterArguments: [(any DatabaseValueConvertible)?]
 
-    init(query: RequestAnalysis.Query) {
+    /// - Parameter timeColumn: `received_at` for requests, `hour` for their rollups (which have
+    ///   the same key columns, with '' for a missing validator).
+    init(query: RequestAnalysis.Query, timeColumn: String = "received_at") {
         self.query = query
-        let keys = query.groupBy.map { "coalesce(CAST(\($0.column) AS TEXT), '-')" }
+        let keys = query.groupBy.map { "coalesce(nullif(CAST(\($0.column) AS TEXT), ''), '-')" }
         keyText = keys.isEmpty ? "''" : keys.joined(separator: " || char(31) || ")
-        var conditions = ["received_at >= ?", "received_at < ?"]
+        var conditions = ["\(timeColumn) >= ?", "\(timeColumn) < ?"]
         var arguments: [(any DatabaseValueConvertible)?] = [query.from, query.to]
         for (dimension, values) in query.filters.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where !values.isEmpty {
             conditions.append("CAST(\(dimension.column) AS TEXT) IN (\(values.map { _ in "?" }.joined(separator: ", ")))")
@@ -43,7 +45,7 @@ struct WindowScan {
         let statement = try db.makeStatement(sql: """
             SELECT \(keyText), \(outcomeIndex), coalesce(reason, '-'), received_at, first_batch_at - received_at,
                    finished_at - received_at, received_at - nonce / 1e9, queue_wait_s, timeout, items_sent, items_unsent,
-                   items_generated, final_answer_sent, batches, largest_batch, batch_span_s, count
+                   items_generated, final_answer_sent, batches, largest_batch, batch_span_s, count, bytes_sent
             FROM \(source) WHERE \(filter)
             """)
         try statement.setArguments(StatementArguments(filterArguments))
@@ -79,79 +81,10 @@ struct WindowScan {
                 timeToFirstBatch: optionalDouble(4), total: sqlite3_column_double(raw, 5), arrivalLag: optionalDouble(6),
                 queueWait: optionalDouble(7), timeout: optionalDouble(8), itemsSent: int(9), itemsUnsent: int(10),
                 itemsGenerated: int(11), finalAnswerSent: int(12) != 0, batches: int(13), largestBatch: int(14),
-                batchSpan: optionalDouble(15), count: max(int(16), 1)
+                batchSpan: optionalDouble(15), count: max(int(16), 1), bytesSent: int(17)
             )
         }
         groups = Dictionary(uniqueKeysWithValues: zip(keys, totals))
-    }
-}
-
-/// Running sums of one group, turned into `Figures` at the end.
-struct GroupTotals {
-    var requests = 0
-    var outcomes = [Int](repeating: 0, count: WindowScan.outcomes.count)
-    var rejections: [String: Int] = [:]
-    var firstBatchDelays: [Double] = []
-    var total = Mean(), arrivalLag = Mean(), queueWait = Mean(), timeout = Mean()
-    var deliveredShare = Mean(), finalAnswer = Mean(), batches = Mean(), batchGap = Mean()
-    var itemsSentBeforeTimeout = 0
-    var itemsUnsent = 0
-    var largestBatch = 0
-    var batchesAboveLimit = 0
-
-    struct Mean {
-        var sum = 0.0
-        var count = 0
-        mutating func add(_ value: Double?) {
-            guard let value else { return }
-            sum += value
-            count += 1
-        }
-        var value: Double? { count == 0 ? nil : sum / Double(count) }
-    }
-
-    mutating func add(
-        outcome: Int, reason: String?, timeToFirstBatch: Double?, total: Double, arrivalLag: Double?, queueWait: Double?,
-        timeout: Double?, itemsSent: Int, itemsUnsent: Int, itemsGenerated: Int, finalAnswerSent: Bool, batches: Int,
-        largestBatch: Int, batchSpan: Double?, count: Int = 1
-    ) {
-        // An aggregated refusal stands for `count` requests; every other row for one.
-        requests += count
-        outcomes[outcome] += count
-        if let reason {  // refused: nothing was streamed
-            rejections[reason, default: 0] += count
-            return
-        }
-        self.arrivalLag.add(arrivalLag)
-        if let timeToFirstBatch { firstBatchDelays.append(timeToFirstBatch) }
-        self.total.add(total)
-        self.queueWait.add(queueWait)
-        self.timeout.add(timeout)
-        if WindowScan.outcomes[outcome].hasSuffix("_timeout") { itemsSentBeforeTimeout += itemsSent }
-        self.itemsUnsent += itemsUnsent
-        if itemsGenerated > 0 { deliveredShare.add(Double(itemsSent) / Double(itemsGenerated)) }
-        finalAnswer.add(finalAnswerSent ? 1 : 0)
-        self.batches.add(Double(batches))
-        self.largestBatch = max(self.largestBatch, largestBatch)
-        if batches > 1, let batchSpan { batchGap.add(batchSpan / Double(batches - 1)) }
-    }
-
-    func figures(group: [String: String], minutes: Double) -> RequestAnalysis.Figures {
-        let sorted = firstBatchDelays.sorted()
-        func percentile(_ p: Double) -> Double? { sorted.nearestRank(p) }
-        var named: [String: Int] = [:]
-        for (index, count) in outcomes.enumerated() where count > 0 { named[WindowScan.outcomes[index]] = count }
-        return RequestAnalysis.Figures(
-            group: group, requests: requests, outcomes: named, rejections: rejections,
-            ttfbP50: percentile(0.50), ttfbP95: percentile(0.95), ttfbP99: percentile(0.99),
-            meanTotal: total.value, meanArrivalLag: arrivalLag.value, meanQueueWait: queueWait.value,
-            itemsSentBeforeTimeout: itemsSentBeforeTimeout, itemsUnsent: itemsUnsent,
-            meanDeliveredShare: deliveredShare.value, finalAnswerRate: finalAnswer.value,
-            meanBatchesPerRequest: batches.value, largestBatch: largestBatch, batchesAboveLimit: batchesAboveLimit,
-            meanBatchGap: batchGap.value, requestsPerMinute: Double(requests) / minutes,
-            rejectionRate: requests == 0 ? 0 : Double(outcomes[WindowScan.rejected]) / Double(requests),
-            meanTimeout: timeout.value
-        )
     }
 }
 

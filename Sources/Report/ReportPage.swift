@@ -9,18 +9,26 @@ public enum ReportPage {
         ("stream_error", "#6a1b9a"), ("client_disconnect", "#1565c0"), ("rejected", "#212121"),
     ]
 
-    public static func html(_ data: ReportQueries.Data, title: String = "Stream miners report") -> String {
+    public static func html(_ data: ReportQueries.Data, standing: [StandingRecord] = [], title: String = "Stream miners report") -> String {
         let period = "\(iso(data.from)) – \(iso(data.to))"
         var body = "<h1>\(escape(title))</h1>\n<p class=\"muted\">\(escape(period)), \(data.requests.reduce(0) { $0 + $1.count }) requests</p>\n"
+        if let note = data.coverage.note { body += "<p class=\"muted\" id=\"sources\">\(escape(note.prefix(1).uppercased() + note.dropFirst()))</p>\n" }
         body += legend()
         body += "<h2>Outcomes over time, per miner</h2>\n"
         for worker in Set(data.requests.map(\.worker)).sorted() {
             body += outcomesOverTime(worker: worker, requests: data.requests.filter { $0.worker == worker }, from: data.from, to: data.to)
         }
+        if !standing.isEmpty {
+            body += "<h2>Incentive against timeouts, per miner</h2>\n"
+            body += StandingChart.html(standing: standing, requests: data.requests, from: data.from, to: data.to)
+        }
         body += "<h2>Time to first batch</h2>\n"
-        body += histogram(id: "ttfb", values: data.requests.compactMap(\.ttfb).map { $0 * 1000 }, unit: "ms", bins: 20)
+        body += histogram(id: "ttfb", values: data.requests.compactMap { request in request.ttfb.map { ($0 * 1000, request.count) } }, unit: "ms", bins: 20)
         body += "<h2>Share of each answer delivered</h2>\n"
-        body += histogram(id: "delivered", values: data.requests.compactMap(\.deliveredShare).map { $0 * 100 }, unit: "%", bins: 10, range: 0...100)
+        body += histogram(
+            id: "delivered", values: data.requests.compactMap { request in request.deliveredShare.map { ($0 * 100, request.count) } },
+            unit: "%", bins: 10, range: 0...100
+        )
         body += "<h2>Batches of the slowest requests</h2>\n"
         body += timelines(data.slowest)
         body += "<h2>Validators</h2>\n"
@@ -72,12 +80,14 @@ public enum ReportPage {
         return svg
     }
 
-    static func histogram(id: String, values: [Double], unit: String, bins: Int, range: ClosedRange<Double>? = nil) -> String {
+    /// - Parameter values: each value with the number of requests it stands for (an hourly
+    ///   rollup's bucket stands for many).
+    static func histogram(id: String, values: [(Double, Int)], unit: String, bins: Int, range: ClosedRange<Double>? = nil) -> String {
         guard !values.isEmpty else { return "<p class=\"muted\">no data</p>\n" }
         let low = range?.lowerBound ?? 0
-        let high = max(range?.upperBound ?? (values.max() ?? 1), low + 1e-9)
+        let high = max(range?.upperBound ?? (values.map(\.0).max() ?? 1), low + 1e-9)
         var counts = [Int](repeating: 0, count: bins)
-        for value in values { counts[min(bins - 1, max(0, Int((value - low) / (high - low) * Double(bins))))] += 1 }
+        for (value, count) in values { counts[min(bins - 1, max(0, Int((value - low) / (high - low) * Double(bins))))] += count }
         let width = 960.0, height = 140.0, left = 40.0
         let peak = max(counts.max() ?? 1, 1)
         let barWidth = (width - left) / Double(bins)

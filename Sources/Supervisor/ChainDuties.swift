@@ -7,7 +7,8 @@ import Logging
 /// The supervisor's chain work: publish each miner's axon at start and reload (never when a
 /// worker restarts: every serve restarts the chain's rate-limit timer), retry a rate-limited
 /// serve once the limit has passed and a failed one with backoff, and rewrite each metagraph
-/// snapshot once per tempo. Every attempt is a `chain_events` row.
+/// snapshot once per tempo. Every attempt is a `chain_events` row; every good refresh also
+/// records the standing of the subnet's configured hotkeys (`standing`).
 public actor ChainDuties {
     private let log: LogWriter
     private let logger: Logger
@@ -30,8 +31,9 @@ public actor ChainDuties {
     /// start (a worker refuses to start without its file).
     public func prepare(_ config: MinersConfig) async {
         for target in MetagraphTarget.all(config) where !FileManager.default.fileExists(atPath: target.path) {
-            let record = await target.refresh()
+            let (record, standing) = await target.update()
             report(record)
+            for row in standing { log.record(row) }
         }
     }
 
@@ -103,8 +105,9 @@ public actor ChainDuties {
                 try? await Task.sleep(for: .seconds(due))
                 continue
             }
-            let record = await target.refresh()
+            let (record, standing) = await target.update()
             report(record)
+            for row in standing { log.record(row) }
             if record.outcome != "written" { try? await Task.sleep(for: .seconds(min(60, refreshSeconds ?? 60))) }
         }
     }

@@ -10,8 +10,8 @@ public actor MinerMetrics {
     /// Time to first batch, seconds: validators' timeouts run from ~10 s (SN1) to ~17 s.
     public static let firstBatchBuckets: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 12, 17, 25]
 
-    private let registry = PrometheusCollectorRegistry()
-    private let database: DatabaseQueue
+    let registry = PrometheusCollectorRegistry()
+    let database: DatabaseQueue
     private var cursor: LogTail.Cursor
 
     public init(database: DatabaseQueue, miners: [String], services: [String] = []) throws {
@@ -57,6 +57,8 @@ public actor MinerMetrics {
                 labels: [("miner", miner.name)]
             ).set(to: miner.state == .running ? 1.0 : 0.0)
         }
+        try setStandingGauges(miners: status.map(\.name))
+        try setAlertGauges()
         return registry.emitToString()
     }
 

@@ -19,7 +19,9 @@ struct CheckCommand: ParsableCommand {
         do {
             let config = try ConfigCheck.run(path: self.config)
             let services = config.services.isEmpty ? "" : ", \(config.services.count) services (\(config.services.map { "\($0.name) on \($0.host):\($0.port)" }.joined(separator: ", ")))"
-            print("\(self.config): ok, \(config.miners.count) miners (\(config.miners.map { "\($0.name) on \($0.host):\($0.port)" }.joined(separator: ", ")))\(services)")
+            // Webhooks by kind and variable, never by URL.
+            let alerts = config.alerts.isEnabled ? ", alerts to \(config.alerts.webhooks.map(\.description).joined(separator: ", "))" : ""
+            print("\(self.config): ok, \(config.miners.count) miners (\(config.miners.map { "\($0.name) on \($0.host):\($0.port)" }.joined(separator: ", ")))\(services)\(alerts)")
         } catch {
             printError("config error: \(error)")
             throw ExitCode(1)

@@ -17,7 +17,8 @@ struct Miners: AsyncParsableCommand {
         subcommands: [
             SuperviseCommand.self, StatusCommand.self, ReportCommand.self, CheckCommand.self, ReloadCommand.self,
             RestartCommand.self, StopCommand.self, StartCommand.self, WorkerCommand.self, MigrateCommand.self,
-            SimulateCommand.self, MatrixCommand.self, ChainCommand.self, ServiceRunCommand.self, InstallCommand.self, LogsCommand.self,
+            SimulateCommand.self, MatrixCommand.self, ChainCommand.self, ServiceRunCommand.self, InstallCommand.self, LogsCommand.self, RetentionCommand.self,
+            AlertsCommand.self,
         ]
     )
 }

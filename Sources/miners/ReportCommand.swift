@@ -9,7 +9,8 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write a self-contained HTML report of a window of the log.",
         discussion: """
-            Charts: outcomes over time per miner, time to first batch, the share of each answer \
+            Charts: outcomes over time per miner, each miner's incentive at every metagraph \
+            refresh against its hourly empty_timeout and partial_timeout rates, time to first batch, the share of each answer \
             delivered, the batches of the slowest requests against their timeout, and a table \
             per validator. The file needs no network to be viewed. Several --db are merged.
             """
@@ -36,7 +37,8 @@ struct ReportCommand: ParsableCommand {
             return try LogDatabase.open(path: path)
         }
         let data = try ReportQueries.load(databases, from: now - window, to: now)
-        try ReportPage.html(data).write(toFile: out, atomically: true, encoding: .utf8)
+        let standing = try databases.flatMap { try StandingRecord.history($0, from: now - window, to: now) }
+        try ReportPage.html(data, standing: standing).write(toFile: out, atomically: true, encoding: .utf8)
         print("wrote \(out): \(data.requests.count) requests from \(db.joined(separator: ", "))")
     }
 }

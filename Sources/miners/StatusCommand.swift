@@ -27,6 +27,16 @@ struct StatusCommand: AsyncParsableCommand {
             unreachable (refused, no answer) or no metrics (another HTTP status, or no known \
             metric); `backends` in --json.
 
+            \(StandingFormat.help)
+
+            With --watch the same is redrawn in place every --interval seconds (default 2, \
+            0.5 to 3600; on a terminal the alternate screen, restored on Ctrl-C; otherwise \
+            frames one after another, a blank line between), with two more columns for each \
+            worker and service: CPU% of one core over the last interval and RSS MiB (the \
+            proportional set size), both of the process and its descendants; `-` for CPU on the \
+            first frame and for a process that is gone. Without a supervisor the frame says so \
+            and the watch goes on until it is back.
+
             With --since, --from/--to or --by it also analyses the log of that window, grouped \
             (default by miner), over every --db given (merged): REQ requests; COMPLETE, \
             PARTIAL (at least one batch, then the worker's deadline), EMPTY-TO (deadline before \
@@ -72,6 +82,12 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Show a stored simulation run (miners matrix, miners simulate --db) ranked again: its id, or 'latest'.")
     var run: String?
 
+    @Flag(name: .long, help: "Redraw the live table in place every --interval seconds, with each worker's and service's CPU% and RSS, until Ctrl-C.")
+    var watch = false
+
+    @Option(name: .long, help: "Seconds between the frames of --watch (0.5 to 3600; default 2).")
+    var interval: Double?
+
     var wantsAnalysis: Bool { since != nil || from != nil || by != nil || csv }
 
     func analysisQuery(now: Double) throws -> RequestAnalysis.Query {
@@ -99,6 +115,12 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if watch { return try await watchStatus() }
+        try await show(sampler: nil)
+    }
+
+    /// The status; with a sampler (--watch), each process's CPU and memory too.
+    func show(sampler: ProcessUsageSampler?) async throws {
         let databasePath = try target.database()
         if let run { return try showRun(run, databasePath: databasePath) }
         let now = Date().timeIntervalSince1970
@@ -118,6 +140,8 @@ struct StatusCommand: AsyncParsableCommand {
         var refusals: [StatusQueries.Refusals] = []
         var losses: [StatusQueries.Loss] = []
         var chain: [ChainStatus] = []
+        var standing: [HotkeyStanding] = []
+        var alerts: [AlertRecord] = []
         if FileManager.default.fileExists(atPath: databasePath) {
             let database = try LogDatabase.open(path: databasePath)
             activity = try StatusQueries.activity(database, since: now - 300)
@@ -126,6 +150,8 @@ struct StatusCommand: AsyncParsableCommand {
             lastEvents = try StatusQueries.lastEvents(database)
             knownWorkers = try StatusQueries.workers(database)
             chain = try ChainStatus.latest(database)
+            standing = try HotkeyStanding.all(database)
+            alerts = try AlertRecord.firing(database)
         }
 
         var rows: [MinerStatus] = live?.miners ?? []
@@ -146,6 +172,7 @@ struct StatusCommand: AsyncParsableCommand {
         }
 
         var analysis: [RequestAnalysis.Figures]?
+        var coverage: RequestAnalysis.Coverage?
         var query: RequestAnalysis.Query?
         if wantsAnalysis {
             let window = try analysisQuery(now: now)
@@ -155,6 +182,7 @@ struct StatusCommand: AsyncParsableCommand {
                 return try LogDatabase.open(path: path)
             }
             analysis = try RequestAnalysis.run(databases, window)
+            coverage = try RequestAnalysis.coverage(databases, window)
             query = window
         }
         if csv, let analysis, let query {
@@ -170,9 +198,12 @@ struct StatusCommand: AsyncParsableCommand {
                 },
                 supervisorError: liveError,
                 analysis: analysis,
+                analysisSources: coverage,
                 refusals5m: refusals.map { .init(validator: $0.validator, status: $0.status, reason: $0.reason, count: $0.count) },
                 logLosses24h: losses,
                 chain: chain,
+                standing: standing,
+                alertsFiring: alerts,
                 backends: backendMiners.isEmpty ? nil : backends,
                 services: live?.services,
                 miners: rows.map { row in
@@ -195,6 +226,7 @@ struct StatusCommand: AsyncParsableCommand {
             print("no supervisor is running for \(databasePath): \(liveError ?? "")")
             print("what the database knows:")
         }
+        let usage = sampler?.sample(rows.compactMap(\.pid) + (live?.services ?? []).compactMap(\.pid))
         if let services = live?.services, !services.isEmpty {
             print("services:")
             let table = services.map { service -> [String] in
@@ -209,18 +241,19 @@ struct StatusCommand: AsyncParsableCommand {
                 let gpus = service.gpus.isEmpty ? "-" : service.gpus.map(String.init).joined(separator: ",")
                 let uptime = service.startedAt.map { duration(now - $0) } ?? "-"
                 let miners = service.dependents.isEmpty ? "-" : service.dependents.joined(separator: ",")
-                return [service.name, String(service.port), gpus, service.pid.map(String.init) ?? "-", state, uptime,
+                return [service.name, String(service.port), gpus, service.pid.map(String.init) ?? "-"] + usageCells(service.pid, usage) + [state, uptime,
                         String(service.restarts), check, miners]
             }
-            print(align([["NAME", "PORT", "GPU", "PID", "STATE", "UPTIME", "RESTARTS", "LAST CHECK", "MINERS"]] + table))
+            print(align([["NAME", "PORT", "GPU", "PID"] + usageHeader(usage) + ["STATE", "UPTIME", "RESTARTS", "LAST CHECK", "MINERS"]] + table))
             print("")
         }
-        let header = ["NAME", "HOTKEY", "PORT", "BACKEND", "BATCH", "PID", "STATE", "UPTIME", "RESTARTS", "LAST EXIT", "REQ/5M", "TIMEOUTS/5M"]
+        let header = ["NAME", "HOTKEY", "PORT", "BACKEND", "BATCH", "PID"] + usageHeader(usage) + ["STATE", "UPTIME", "RESTARTS", "LAST EXIT", "REQ/5M", "TIMEOUTS/5M"]
         let table = rows.map { row -> [String] in
             let recent = activity[row.name] ?? .init()
             return [
                 row.name, abbreviate(row.hotkey), row.port == 0 ? "-" : String(row.port), row.backend,
                 row.batchSize == 0 ? "-" : String(row.batchSize), row.pid.map(String.init) ?? "-",
+            ] + usageCells(row.pid, usage) + [
                 row.state.rawValue + (row.nextStartAt.map { next in
                     let wait = duration(max(0, next - now))
                     return row.state == .crashLooping ? " (next try in \(wait))" : " (\(wait))"
@@ -278,8 +311,17 @@ struct StatusCommand: AsyncParsableCommand {
                         duration(max(0, now - event.at)) + " ago", detail]
             }))
         }
+        if !standing.isEmpty {
+            print("\nhotkey standing at the last metagraph refresh:")
+            print(align(StandingFormat.table(standing, now: now, duration: duration)))
+        }
+        if !alerts.isEmpty {
+            print("\nalerts firing (as last posted to the webhooks of alerts:):")
+            print(align([["ALERT", "SUBJECT", "SINCE", "DETAIL"]] + alerts.map { [$0.kind, $0.subject, duration(max(0, now - $0.since)) + " ago", String($0.detail.prefix(120))] }))
+        }
         if let analysis, let query {
             print("\nrequests from \(Date(timeIntervalSince1970: query.from).formatted(.iso8601)) to \(Date(timeIntervalSince1970: query.to).formatted(.iso8601)):")
+            if let note = coverage?.note { print(note) }
             print(align(AnalysisFormat.table(analysis, query)))
         }
     }
@@ -349,9 +391,15 @@ struct StatusOutput: Encodable {
     var supervisor: Supervisor?
     var supervisorError: String?
     var analysis: [RequestAnalysis.Figures]?
+    /// Which part of the window came from hourly rollups (retention deleted its raw rows).
+    var analysisSources: RequestAnalysis.Coverage?
     var refusals5m: [Refusal]
     var logLosses24h: [StatusQueries.Loss]
     var chain: [ChainStatus]
+    /// Each miner's hotkey standing at the last metagraph refresh (`StandingFormat`).
+    var standing: [HotkeyStanding]
+    /// The alerts whose newest message to the webhooks says firing (`alerts:`).
+    var alertsFiring: [AlertRecord]
     /// The model servers of a --config's miners; absent without one, or with an analysis.
     var backends: [BackendHealth]?
     /// The services the supervisor runs; absent without a supervisor.

@@ -38,6 +38,11 @@ struct SuperviseCommand: AsyncParsableCommand {
             outcome, rejections, batches, items, time to first batch, restarts) at \
             http://metrics_host:metrics_port/metrics, counted from the log since the supervisor started.
 
+            Alerts: with alerts: in the config, webhooks (Discord, Telegram, Slack, JSON) are told \
+            of crash loops, unhealthy services, deregistered hotkeys, miners without validator \
+            requests, lost log rows, failing chain serves and full disks; once per condition, \
+            repeated at most every alerts.repeat, and when resolved (`miners alerts test`).
+
             Control: `miners status`, `miners reload`, `miners restart|stop|start NAME` (a miner \
             or a service), over a Unix socket next to the database.
 
@@ -112,6 +117,12 @@ struct SuperviseCommand: AsyncParsableCommand {
                 failureTerminationBehavior: .gracefullyShutdownGroup
             ),
         ]
+        // Rollups and deletion on a connection of its own, so the log writer never waits long.
+        // MINERS_RETENTION_DELAY_SECONDS shortens the wait before the first round (tests only).
+        services.append(.init(service: RetentionService(
+            database: try LogDatabase.open(path: config.database), retention: { await supervisor.config.retention }, logger: logger,
+            firstDelay: ProcessInfo.processInfo.environment["MINERS_RETENTION_DELAY_SECONDS"].flatMap(Double.init).map { min(max($0, 0), 3600) } ?? 60
+        )))
         if let port = config.supervisor.metricsPort {
             let metrics = try MinerMetrics(database: database, miners: config.miners.map(\.name), services: config.services.map(\.name))
             services.append(.init(
@@ -122,6 +133,12 @@ struct SuperviseCommand: AsyncParsableCommand {
             ))
             logger.notice("Prometheus metrics on http://\(config.supervisor.metricsHost):\(port)/metrics")
         }
+        // Webhook alerts (alerts:, followed across reloads); before the miners' service, so it is
+        // shut down after them and their stop is not reported.
+        services.append(.init(
+            service: AlertMonitor(supervisor: supervisor, database: database, logger: logger),
+            successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore
+        ))
         let started = ContinuousClock.now
         // Under systemd (Type=notify): READY=1 once every worker runs. Taken out of the
         // environment, so no worker or service inherits it.

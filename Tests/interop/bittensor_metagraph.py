@@ -41,9 +41,27 @@ def reference_metagraph(url, netuid):
             "ip_type": int(axon.ip_type),
             "last_update": int(metagraph.last_update[uid]),
             "active": bool(metagraph.active[uid]),
+            "incentive": float(metagraph.incentive[uid]),      # float32, as `stake`
+            "emission": float(metagraph.emission[uid]),
+            "block_at_registration": int(metagraph.block_at_registration[uid]),
         })
     return {"netuid": int(netuid), "block": int(metagraph.block), "tempo": int(metagraph.tempo),
-            "neurons": neurons}
+            "immunity_period": int(metagraph.hparams.immunity_period), "neurons": neurons}
+
+
+def reference_scores(url, netuid):
+    """{uid: {rank, trust, incentive, emission}} as bittensor decodes `get_neurons_lite` and
+    normalises it (u16 / 65535, rao / 1e9). Its 10.5.0 Metagraph no longer carries rank and
+    trust (deprecated on chain), so they come from this decoding."""
+    from bittensor.utils import u16_normalized_float
+    subtensor = bt.Subtensor(network=url)
+    try:
+        neurons = subtensor.query_runtime_api("NeuronInfoRuntimeApi", "get_neurons_lite", [netuid])
+    finally:
+        subtensor.close()
+    return {n["uid"]: {"rank": u16_normalized_float(n["rank"]), "trust": u16_normalized_float(n["trust"]),
+                       "incentive": u16_normalized_float(n["incentive"]), "emission": n["emission"] / 1e9}
+            for n in neurons}
 
 
 if __name__ == "__main__":

@@ -39,6 +39,11 @@ What it answers, and how:
   An `ip_type` other than 4/6 is "Custom error: 255" (the chain's InvalidIpType maps to
   BadRequest; CHAIN.md §1.3), a bad address "Custom error: 11".
 * `chain_getBlock(hash)` of a produced block lists the extrinsics included there.
+* Deregistration: `deregister(hotkey)` gives the hotkey's uid to another hotkey in every replayed
+  `state_call` answer (its 32 bytes swapped, so a neuron keeps its place and size: what a chain
+  shows once a new registration has taken the uid); `register_again(hotkey)` undoes it.
+  `allow_metagraph_reads(n)` answers only the next n `get_neurons_lite` calls and refuses the
+  rest (a node that is down for it; None: all), so a test can let refreshes through one at a time.
 
 Fallbacks added because bittensor 10.5.0 asked: `NeuronInfoRuntimeApi_get_neuron` (synthetic,
 above), `System.Events` (synthetic, above), `chain_getBlock` (synthetic). Everything else
@@ -216,6 +221,8 @@ class FakeNode:
         self.force_error = None            # "Custom error: 12": the next well-signed, in-order
                                            # submission is refused with it, whatever the state
         self.drop_next = False             # next good *watched* submission: "dropped", not applied
+        self.replaced_hotkeys = {}         # pubkey -> pubkey that holds its uid now (deregister)
+        self.metagraph_reads = None        # get_neurons_lite answers left (None: unlimited)
         self._blocks = {}                  # produced block hash -> [extrinsic hex]
         self._offset = 0
         self._t0 = time.monotonic()
@@ -309,6 +316,20 @@ class FakeNode:
         """The stored AxonInfo dict (or None): what a test asserts after a serve."""
         with self._lock:
             return self.axons.get((netuid, pubkey(hotkey)))
+
+    def deregister(self, hotkey, replacement=None):
+        """The hotkey's uid now belongs to `replacement` (default: a key derived from it)."""
+        key = pubkey(hotkey)
+        with self._lock:
+            self.replaced_hotkeys[key] = pubkey(replacement) if replacement else blake2_256(b"replacement" + key)
+
+    def register_again(self, hotkey):
+        with self._lock:
+            self.replaced_hotkeys.pop(pubkey(hotkey), None)
+
+    def allow_metagraph_reads(self, count):
+        with self._lock:
+            self.metagraph_reads = count
 
     def advance(self, blocks=1):
         """Move the head by hand (works with the clock frozen or running)."""
@@ -449,6 +470,18 @@ class FakeNode:
         return self.metadata_legacy
 
     def _rpc_state_call(self, params, _):
+        api = params[0]
+        if api == "NeuronInfoRuntimeApi_get_neurons_lite" and self.metagraph_reads is not None:
+            if self.metagraph_reads <= 0:
+                raise RpcError(_err(-32000, "Client error: the fake node refuses this read (allow_metagraph_reads)"))
+            self.metagraph_reads -= 1
+        result = self._state_call(params)
+        for old, new in self.replaced_hotkeys.items():
+            if isinstance(result, str) and old.hex() in result:
+                result = "0x" + bytes.fromhex(result[2:]).replace(old, new).hex()
+        return result
+
+    def _state_call(self, params):
         api, data = params[0], (params[1] if len(params) > 1 else "").lower().removeprefix("0x")
         if api == "Metadata_metadata_at_version":
             return self.metadata_v15

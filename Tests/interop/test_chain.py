@@ -59,12 +59,15 @@ def test_metagraph_equals_bittensor_for_every_neuron(tmp_path):
 
     assert (mine["block"], mine["tempo"], mine["netuid"]) == (reference["block"], reference["tempo"], 1) == (6852690, 99, 1)
     assert len(mine["neurons"]) == len(reference["neurons"]) == 1024
-    fields = ["uid", "hotkey", "coldkey", "validator_permit", "active", "ip", "port", "ip_type", "last_update"]
+    assert mine["immunity_period"] == reference["immunity_period"] == 7200
+    fields = ["uid", "hotkey", "coldkey", "validator_permit", "active", "ip", "port", "ip_type", "last_update",
+              "block_at_registration"]
     for ours, theirs in zip(mine["neurons"], reference["neurons"]):
         for field in fields:
             assert ours[field] == theirs[field], (ours["uid"], field)
-        # metagraph.S is float32 TAO; the snapshot keeps the exact rao and its float TAO.
-        assert float(np.float32(ours["stake"])) == theirs["stake"], ours["uid"]
+        # metagraph.S, .I and .E are float32; the snapshot keeps float64.
+        for field in ("stake", "incentive", "emission"):
+            assert float(np.float32(ours[field])) == theirs[field], (ours["uid"], field)
         assert ours["stake_rao"] / 1e9 == ours["stake"]
     validators = [n for n in mine["neurons"] if n["validator_permit"]]
     assert len(validators) == 12 and all(n["stake"] > 0 for n in validators)

@@ -19,10 +19,20 @@ public struct ChainMetagraph: Codable, Sendable, Equatable {
         public var port: Int
         public var ipType: Int
         public var lastUpdate: Int
+        // Optional so snapshot files written before they were added still read.
+        /// u16 fractions over 65535, as bittensor's NeuronInfoLite makes them.
+        public var rank: Double?
+        public var trust: Double?
+        public var incentive: Double?
+        /// Per epoch (tempo + 1 blocks), rao / 1e9: `metagraph.E[uid]`.
+        public var emission: Double?
+        /// `metagraph.block_at_registration[uid]`, from the mechagraph.
+        public var blockAtRegistration: Int?
 
         enum CodingKeys: String, CodingKey {
-            case uid, hotkey, coldkey, stake, active, ip, port
+            case uid, hotkey, coldkey, stake, active, ip, port, rank, trust, incentive, emission
             case stakeRao = "stake_rao", validatorPermit = "validator_permit", ipType = "ip_type", lastUpdate = "last_update"
+            case blockAtRegistration = "block_at_registration"
         }
     }
 
@@ -31,11 +41,19 @@ public struct ChainMetagraph: Codable, Sendable, Equatable {
     public var block: Int
     public var blockHash: String
     public var tempo: Int
+    /// Blocks after registration during which a neuron cannot be pruned (`hparams.immunity_period`).
+    public var immunityPeriod: Int?
     public var neurons: [Neuron]
 
     enum CodingKeys: String, CodingKey {
         case netuid, network, block, tempo, neurons
-        case blockHash = "block_hash"
+        case blockHash = "block_hash", immunityPeriod = "immunity_period"
+    }
+
+    /// Blocks of immunity a neuron has left at this snapshot's block, 0 once over.
+    public func immunityLeft(_ neuron: Neuron) -> Int? {
+        guard let registered = neuron.blockAtRegistration, let period = immunityPeriod else { return nil }
+        return max(0, registered + period - block)
     }
 
     /// Writes the file whole or not at all (a temporary file renamed over it), so a worker
@@ -94,8 +112,20 @@ public struct MetagraphFetcher: Sendable {
 
         return ChainMetagraph(
             netuid: Int(netuid), network: network, block: block.number, blockHash: ChainHex.encode(block.hash), tempo: tempo,
-            neurons: try neurons.map { try Self.neuron($0, totalStake: totalStake) }
+            immunityPeriod: info["immunity_period"]?.optionValue??.int,
+            neurons: Self.registered(try neurons.map { try Self.neuron($0, totalStake: totalStake) }, mechagraph: info)
         )
+    }
+
+    /// Each neuron's registration block, from the mechagraph's `block_at_registration` (by uid).
+    /// Every SelectiveMetagraph field is an Option: a runtime without it leaves the field nil.
+    static func registered(_ neurons: [ChainMetagraph.Neuron], mechagraph info: ScaleValue) -> [ChainMetagraph.Neuron] {
+        guard let blocks = info["block_at_registration"]?.optionValue??.items else { return neurons }
+        return neurons.map { neuron in
+            var neuron = neuron
+            neuron.blockAtRegistration = neuron.uid < blocks.count ? blocks[neuron.uid].int : nil
+            return neuron
+        }
     }
 
     public static func neuron(_ value: ScaleValue, totalStake: [ScaleValue]) throws -> ChainMetagraph.Neuron {
@@ -106,10 +136,13 @@ public struct MetagraphFetcher: Sendable {
             throw ChainFailure("a neuron of get_neurons_lite lacks a field this client reads: \(value)")
         }
         let rao = uid < totalStake.count ? UInt64(clamping: totalStake[uid].unsigned ?? 0) : 0
+        func fraction(_ name: String) -> Double? { value[name]?.unsigned.map { Double($0) / 65535 } }
         return ChainMetagraph.Neuron(
             uid: uid, hotkey: SS58.encode(accountID: hotkey), coldkey: SS58.encode(accountID: coldkey),
             stake: Double(rao) / 1e9, stakeRao: rao, validatorPermit: permit, active: active,
-            ip: IPAddressText.format(ip), port: port, ipType: ipType, lastUpdate: lastUpdate
+            ip: IPAddressText.format(ip), port: port, ipType: ipType, lastUpdate: lastUpdate,
+            rank: fraction("rank"), trust: fraction("trust"), incentive: fraction("incentive"),
+            emission: value["emission"]?.unsigned.map { Double($0) / 1e9 }
         )
     }
 }
