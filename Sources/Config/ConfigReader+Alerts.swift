@@ -86,6 +86,10 @@ extension ConfigReader {
             guard text.hasPrefix("http://") || text.hasPrefix("https://"), let url = URL(string: text), url.host?.isEmpty == false else {
                 throw error(node, field: "\(field).\(key)", "\(what) is not an http:// or https:// URL")
             }
+            // The HTTP client traps on a port beyond 16 bits: refused here, not at the first alert.
+            if let port = url.port, !(1...65535).contains(port) {
+                throw error(node, field: "\(field).\(key)", "\(what) has a port outside 1 to 65535")
+            }
         }
         for key in ["chat_id", "api_url"] where kind != .telegram && fields[key] != nil {
             throw error(fields[key], field: "\(field).\(key)", "is only for a telegram webhook")

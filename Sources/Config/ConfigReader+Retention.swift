@@ -29,7 +29,7 @@ extension ConfigReader {
     /// `forever`, or a number with a unit: `36h`, `7d`, `12w` (`s`, `m`, `h`, `d`, `w`), from a
     /// day to 100 years.
     func horizon(_ node: Node, field: String) throws(ConfigError) -> Double? {
-        let problem = error(node, field: field, "expected 'forever' or a duration from 1d to 36525d such as 36h, 7d or 12w, got '\(node.string ?? "?")'")
+        let problem = error(node, field: field, "expected 'forever' or a duration from 1d to 36525d such as 36h, 7d or 12w, got '\(node.string.map { String($0.prefix(40)) } ?? "?")'")
         guard node.scalar != nil, let text = node.string?.trimmingCharacters(in: .whitespaces).lowercased(), text.utf8.count <= 32 else { throw problem }
         if text == "forever" { return nil }
         let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800]

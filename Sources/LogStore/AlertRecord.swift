@@ -36,11 +36,16 @@ public struct AlertRecord: Sendable, Equatable, Codable {
     public static func firing(_ database: DatabaseQueue) throws -> [AlertRecord] {
         try database.read { db in
             guard try db.tableExists("alerts") else { return [] }
+            // Cast by SQLite: a hand-edited row reads as text and numbers (text as 0), never
+            // traps the decoder of the supervisor that takes these alerts up at its start.
             return try Row.fetchAll(db, sql: """
-                SELECT * FROM alerts WHERE id IN (SELECT max(id) FROM alerts GROUP BY kind, subject) AND state = 'firing'
+                SELECT coalesce(CAST(at AS REAL), 0), coalesce(CAST(kind AS TEXT), ''), coalesce(CAST(subject AS TEXT), ''),
+                       coalesce(CAST(noun AS TEXT), ''), coalesce(CAST(state AS TEXT), ''), coalesce(CAST(since AS REAL), 0),
+                       coalesce(CAST(detail AS TEXT), '')
+                FROM alerts WHERE id IN (SELECT max(id) FROM alerts GROUP BY kind, subject) AND state = 'firing'
                 ORDER BY since, id
                 """).map {
-                AlertRecord(at: $0["at"], kind: $0["kind"], subject: $0["subject"], noun: $0["noun"], state: $0["state"], since: $0["since"], detail: $0["detail"])
+                AlertRecord(at: $0[0], kind: $0[1], subject: $0[2], noun: $0[3], state: $0[4], since: $0[5], detail: $0[6])
             }
         }
     }

@@ -17,6 +17,13 @@ struct GroupTotals {
     var largestBatch = 0
     var batchesAboveLimit = 0
 
+    /// `a + b`, at `Int.max` (or `.min`) rather than trapping: counts come from the log
+    /// database, which other processes (and hands) write.
+    static func adding(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
+    }
+
     struct Mean: Equatable {
         var sum = 0.0
         var count = 0
@@ -27,7 +34,7 @@ struct GroupTotals {
         }
         mutating func add(_ other: Mean) {
             sum += other.sum
-            count += other.count
+            count = GroupTotals.adding(count, other.count)
         }
         var value: Double? { count == 0 ? nil : sum / Double(count) }
     }
@@ -38,10 +45,10 @@ struct GroupTotals {
         largestBatch: Int, batchSpan: Double?, count: Int = 1, bytesSent: Int = 0
     ) {
         // An aggregated refusal stands for `count` requests; every other row for one.
-        requests += count
-        outcomes[outcome] += count
+        requests = Self.adding(requests, count)
+        outcomes[outcome] = Self.adding(outcomes[outcome], count)
         if let reason {  // refused: nothing was streamed
-            rejections[reason, default: 0] += count
+            rejections[reason] = Self.adding(rejections[reason] ?? 0, count)
             return
         }
         self.arrivalLag.add(arrivalLag)
@@ -49,11 +56,11 @@ struct GroupTotals {
         self.total.add(total)
         self.queueWait.add(queueWait)
         self.timeout.add(timeout)
-        self.itemsSent += itemsSent
-        if WindowScan.outcomes[outcome].hasSuffix("_timeout") { itemsSentBeforeTimeout += itemsSent }
-        self.itemsUnsent += itemsUnsent
-        self.itemsGenerated += itemsGenerated
-        self.bytesSent += bytesSent
+        self.itemsSent = Self.adding(self.itemsSent, itemsSent)
+        if WindowScan.outcomes[outcome].hasSuffix("_timeout") { itemsSentBeforeTimeout = Self.adding(itemsSentBeforeTimeout, itemsSent) }
+        self.itemsUnsent = Self.adding(self.itemsUnsent, itemsUnsent)
+        self.itemsGenerated = Self.adding(self.itemsGenerated, itemsGenerated)
+        self.bytesSent = Self.adding(self.bytesSent, bytesSent)
         if itemsGenerated > 0 { deliveredShare.add(Double(itemsSent) / Double(itemsGenerated)) }
         finalAnswer.add(finalAnswerSent ? 1 : 0)
         self.batches.add(Double(batches))
@@ -63,9 +70,9 @@ struct GroupTotals {
 
     /// Adds another group's totals: a rollup row, or the same group from another database.
     mutating func add(_ other: GroupTotals) {
-        requests += other.requests
-        for index in outcomes.indices { outcomes[index] += other.outcomes[index] }
-        for (reason, count) in other.rejections { rejections[reason, default: 0] += count }
+        requests = Self.adding(requests, other.requests)
+        for index in outcomes.indices { outcomes[index] = Self.adding(outcomes[index], other.outcomes[index]) }
+        for (reason, count) in other.rejections { rejections[reason] = Self.adding(rejections[reason] ?? 0, count) }
         firstBatchDelays += other.firstBatchDelays
         firstBatchHistogram.merge(other.firstBatchHistogram)
         total.add(other.total)
@@ -76,13 +83,13 @@ struct GroupTotals {
         finalAnswer.add(other.finalAnswer)
         batches.add(other.batches)
         batchGap.add(other.batchGap)
-        itemsSent += other.itemsSent
-        itemsSentBeforeTimeout += other.itemsSentBeforeTimeout
-        itemsUnsent += other.itemsUnsent
-        itemsGenerated += other.itemsGenerated
-        bytesSent += other.bytesSent
+        itemsSent = Self.adding(itemsSent, other.itemsSent)
+        itemsSentBeforeTimeout = Self.adding(itemsSentBeforeTimeout, other.itemsSentBeforeTimeout)
+        itemsUnsent = Self.adding(itemsUnsent, other.itemsUnsent)
+        itemsGenerated = Self.adding(itemsGenerated, other.itemsGenerated)
+        bytesSent = Self.adding(bytesSent, other.bytesSent)
         largestBatch = max(largestBatch, other.largestBatch)
-        batchesAboveLimit += other.batchesAboveLimit
+        batchesAboveLimit = Self.adding(batchesAboveLimit, other.batchesAboveLimit)
     }
 
     func figures(group: [String: String], minutes: Double) -> RequestAnalysis.Figures {

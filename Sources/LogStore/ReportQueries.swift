@@ -80,16 +80,20 @@ public enum ReportQueries {
     static func rolledUp(_ db: Database, from: Double, to: Double) throws -> [Request] {
         var requests: [Request] = []
         for row in try Row.fetchAll(db, sql: """
-            SELECT worker, outcome, hour, requests, ttfb_n, ttfb_histogram, delivered_sum / nullif(delivered_n, 0) AS share
+            SELECT CAST(worker AS TEXT) AS worker, CAST(outcome AS TEXT) AS outcome, CAST(hour AS REAL) AS hour,
+                   CAST(requests AS INTEGER) AS requests, CAST(ttfb_histogram AS TEXT) AS ttfb_histogram,
+                   CAST(delivered_sum AS REAL) / nullif(CAST(delivered_n AS INTEGER), 0) AS share
             FROM request_rollups WHERE hour >= ? AND hour < ?
             """, arguments: [from, to]) {
             let at = (row["hour"] as Double) + RequestRollups.hour / 2
+            // Bounded as read (a hand-edited row): a share the chart can place, counts that add up.
+            let share = (row["share"] as Double?).flatMap { $0.isFinite ? min(max($0, 0), 1) : nil }
             func request(ttfb: Double?, count: Int) -> Request {
-                Request(worker: row["worker"], outcome: row["outcome"], receivedAt: at, ttfb: ttfb, deliveredShare: row["share"], count: count)
+                Request(worker: row["worker"], outcome: row["outcome"], receivedAt: at, ttfb: ttfb, deliveredShare: share, count: count)
             }
             let histogram = TTFBHistogram(text: row["ttfb_histogram"])
             requests += histogram.entries.map { request(ttfb: $0.value, count: $0.count) }
-            let rest = (row["requests"] as Int) - histogram.total
+            let rest = min(max(row["requests"] as Int? ?? 0, 0), RequestRollups.maxCount) - min(histogram.total, RequestRollups.maxCount)
             if rest > 0 { requests.append(request(ttfb: nil, count: rest)) }
         }
         return requests

@@ -79,10 +79,16 @@ public enum RequestAnalysis {
                     try WindowScan(query: raw).scan(db, into: &groups)
                 }
                 if let kept = parts.rawBatches {
-                    for (key, count) in try batchesAboveLimit(db, kept) { groups[key]?.batchesAboveLimit += count }
+                    for (key, count) in try batchesAboveLimit(db, kept) {
+                        if let sum = groups[key]?.batchesAboveLimit { groups[key]?.batchesAboveLimit = GroupTotals.adding(sum, count) }
+                    }
                 }
                 if let gone = parts.rawWithoutBatches, query.largeBatch == RequestRollups.largeBatch {
-                    for (key, count) in try RequestRollups.batchesAboveLimit(db, gone) { groups[key]?.batchesAboveLimit += count }
+                    for (key, count) in try RequestRollups.batchesAboveLimit(db, gone) {
+                        if let sum = groups[key]?.batchesAboveLimit {
+                            groups[key]?.batchesAboveLimit = GroupTotals.adding(sum, min(max(count, 0), RequestRollups.maxCount))
+                        }
+                    }
                 }
             }
         }
@@ -127,14 +133,25 @@ public enum RequestAnalysis {
         public var rollupsFrom: Double?
         public var rollupsTo: Double?
         public var rawFrom: Double?
+        /// Set when batches over a limit other than SN1's 200 are counted: only from batch rows,
+        /// which are kept from here on (rollups count batches over 200 alone).
+        public var largeBatchesFrom: Double?
+        public var largeBatch = RequestRollups.largeBatch
 
-        /// What to tell the reader when part of the window is only in rollups; nil otherwise.
+        /// What to tell the reader when part of the window is not in raw rows; nil otherwise.
         public var note: String? {
-            guard let rollupsFrom, let rollupsTo else { return nil }
             func date(_ time: Double) -> String { Date(timeIntervalSince1970: time).formatted(.iso8601) }
-            let raw = rawFrom.map { "; raw rows from \(date($0))" } ?? ""
-            return "from hourly rollups \(date(rollupsFrom)) to \(date(rollupsTo)) (retention deleted the raw rows: whole hours, "
-                + "refusals per reason, times to first batch within 1%)\(raw)"
+            var parts: [String] = []
+            if let rollupsFrom, let rollupsTo {
+                let raw = rawFrom.map { "; raw rows from \(date($0))" } ?? ""
+                parts.append("from hourly rollups \(date(rollupsFrom)) to \(date(rollupsTo)) (retention deleted the raw rows: whole "
+                    + "hours, refusals per reason, times to first batch within 1%)\(raw)")
+            }
+            if let largeBatchesFrom {
+                parts.append("batches over \(largeBatch) items counted only from \(date(largeBatchesFrom)), where batch rows are kept "
+                    + "(rollups count those over \(RequestRollups.largeBatch))")
+            }
+            return parts.isEmpty ? nil : parts.joined(separator: "; ")
         }
     }
 
@@ -147,6 +164,11 @@ public enum RequestAnalysis {
                 coverage.rollupsTo = max(coverage.rollupsTo ?? rollups.to, rollups.to)
             }
             if let raw = parts.raw { coverage.rawFrom = min(coverage.rawFrom ?? raw.from, raw.from) }
+            if query.largeBatch != RequestRollups.largeBatch, parts.rollups != nil || parts.rawWithoutBatches != nil {
+                let kept = parts.rawBatches?.from ?? query.to
+                coverage.largeBatchesFrom = max(coverage.largeBatchesFrom ?? kept, kept)
+                coverage.largeBatch = query.largeBatch
+            }
         }
         return coverage
     }

@@ -12,22 +12,30 @@ public enum RequestRollups {
 
     public static func hourStart(_ time: Double) -> Double { (time / hour).rounded(.down) * hour }
 
+    /// The most a count of one rollup row is read as (a trillion requests an hour is absurd).
+    static let maxCount = 1 << 40
+    /// The largest mean a rollup row's sum can give, per value counted (seconds, items, shares).
+    static let maxMean = 1e6
+
     private struct Key: Hashable {
         var worker: String, minerHotkey: String, backend: String, batchSize: Int
         var validator: String, outcome: String, reason: String, status: Int
     }
 
-    /// Summarises the requests received in the hour starting at `hour`, replacing the rows the
-    /// hour had. Returns the rows written.
+    /// Summarises the requests received in the hour starting at `hour` whose ids are in
+    /// `ids`. Without `merge` the hour's rows are replaced; with it (rows written late into an
+    /// hour already rolled up, perhaps after its raw rows went) they are added to them. Returns
+    /// the rows written.
     @discardableResult
-    static func rollUp(_ db: Database, hour: Double) throws -> Int {
+    static func rollUp(_ db: Database, hour: Double, ids: ClosedRange<Int64>, merge: Bool = false) throws -> Int {
         let end = hour + Self.hour
         var overLimit: [Int64: Int] = [:]
         for row in try Row.fetchAll(db, sql: """
             SELECT b.request_id, count(*) FROM requests r JOIN batches b ON b.request_id = r.id
-            WHERE r.received_at >= ? AND r.received_at < ? AND r.largest_batch > ? AND b.items > ? AND r.outcome != 'rejected'
+            WHERE r.received_at >= ? AND r.received_at < ? AND r.id BETWEEN ? AND ? AND r.largest_batch > ? AND b.items > ?
+                AND r.outcome != 'rejected'
             GROUP BY b.request_id
-            """, arguments: [hour, end, largeBatch, largeBatch]) {
+            """, arguments: [hour, end, ids.lowerBound, ids.upperBound, largeBatch, largeBatch]) {
             overLimit[row[0]] = row[1]
         }
         var groups: [Key: GroupTotals] = [:]
@@ -36,8 +44,8 @@ public enum RequestRollups {
                    first_batch_at - received_at AS ttfb, finished_at - received_at AS total, received_at - nonce / 1e9 AS lag,
                    queue_wait_s, timeout, items_sent, items_unsent, items_generated, final_answer_sent, batches, largest_batch,
                    batch_span_s, bytes_sent
-            FROM requests WHERE received_at >= ? AND received_at < ?
-            """, arguments: [hour, end])
+            FROM requests WHERE received_at >= ? AND received_at < ? AND id BETWEEN ? AND ?
+            """, arguments: [hour, end, ids.lowerBound, ids.upperBound])
         while let row = try rows.next() {
             let outcome: String = row["outcome"]
             guard let index = WindowScan.outcomes.firstIndex(of: outcome) else { continue }
@@ -56,6 +64,17 @@ public enum RequestRollups {
             )
             if let over = overLimit[row["id"]] { groups[key]!.batchesAboveLimit += over }
         }
+        if merge {
+            guard !groups.isEmpty else { return 0 }
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM request_rollups WHERE hour = ?", arguments: [hour]) {
+                guard let totals = totals(row, largeBatches: true) else { continue }
+                let key = Key(
+                    worker: row["worker"], minerHotkey: row["miner_hotkey"], backend: row["backend"], batchSize: row["batch_size"],
+                    validator: row["validator_hotkey"], outcome: row["outcome"], reason: row["reason"], status: row["status"]
+                )
+                groups[key, default: GroupTotals()].add(totals)
+            }
+        }
         try db.execute(sql: "DELETE FROM request_rollups WHERE hour = ?", arguments: [hour])
         let insert = try db.cachedStatement(sql: """
             INSERT INTO request_rollups (hour, worker, miner_hotkey, backend, batch_size, validator_hotkey, outcome, reason, status,
@@ -66,9 +85,12 @@ public enum RequestRollups {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         for (key, totals) in groups {
+            // Exact percentiles from the hour's own values; from the histogram once merged.
             let delays = totals.firstBatchDelays.sorted()
-            var histogram = TTFBHistogram()
+            var histogram = totals.firstBatchHistogram
+            let merged = histogram.total > 0
             for delay in delays { histogram.add(delay) }
+            func percentile(_ p: Double) -> Double? { merged ? histogram.percentile(p) : delays.nearestRank(p) }
             let values: [(any DatabaseValueConvertible)?] = [
                 hour, key.worker, key.minerHotkey, key.backend, key.batchSize, key.validator, key.outcome, key.reason, key.status,
                 totals.requests, totals.itemsSent, totals.itemsUnsent, totals.itemsGenerated, totals.bytesSent,
@@ -76,7 +98,7 @@ public enum RequestRollups {
                 totals.total.sum, totals.total.count, totals.arrivalLag.sum, totals.arrivalLag.count,
                 totals.queueWait.sum, totals.queueWait.count, totals.timeout.sum, totals.timeout.count,
                 totals.deliveredShare.sum, totals.deliveredShare.count, totals.batchGap.sum, totals.batchGap.count,
-                delays.count, delays.nearestRank(0.5), delays.nearestRank(0.95), delays.nearestRank(0.99), histogram.text,
+                histogram.total, percentile(0.5), percentile(0.95), percentile(0.99), histogram.text,
             ]
             try insert.execute(arguments: StatementArguments(values))
         }
@@ -91,31 +113,43 @@ public enum RequestRollups {
             SELECT \(scan.keyText) AS key, * FROM request_rollups WHERE \(scan.filter)
             """, arguments: StatementArguments(scan.filterArguments))
         while let row = try rows.next() {
-            guard let index = WindowScan.outcomes.firstIndex(of: row["outcome"] as String) else { continue }
-            var totals = GroupTotals()
-            let requests: Int = row["requests"]
-            totals.requests = requests
-            totals.outcomes[index] = requests
-            if index == WindowScan.rejected { totals.rejections[row["reason"]] = requests }
-            totals.itemsSent = row["items_sent"]
-            if WindowScan.outcomes[index].hasSuffix("_timeout") { totals.itemsSentBeforeTimeout = totals.itemsSent }
-            totals.itemsUnsent = row["items_unsent"]
-            totals.itemsGenerated = row["items_generated"]
-            totals.bytesSent = row["bytes_sent"]
-            totals.largestBatch = row["largest_batch"]
-            if query.largeBatch == largeBatch { totals.batchesAboveLimit = row["batches_over_200"] }
-            let streamed: Int = row["total_n"]
-            totals.total = .init(sum: row["total_s_sum"], count: streamed)
-            totals.batches = .init(sum: row["batches"], count: streamed)
-            totals.finalAnswer = .init(sum: row["final_answers"], count: streamed)
-            totals.arrivalLag = .init(sum: row["arrival_lag_s_sum"], count: row["arrival_lag_n"])
-            totals.queueWait = .init(sum: row["queue_wait_s_sum"], count: row["queue_wait_n"])
-            totals.timeout = .init(sum: row["timeout_s_sum"], count: row["timeout_n"])
-            totals.deliveredShare = .init(sum: row["delivered_sum"], count: row["delivered_n"])
-            totals.batchGap = .init(sum: row["batch_gap_s_sum"], count: row["batch_gap_n"])
-            totals.firstBatchHistogram = TTFBHistogram(text: row["ttfb_histogram"])
+            guard let totals = totals(row, largeBatches: query.largeBatch == largeBatch) else { continue }
             groups[row["key"], default: GroupTotals()].add(totals)
         }
+    }
+
+    /// A rollup row as totals; nil for an unknown outcome. Bounded as read: a row edited by
+    /// hand to an absurd number gives absurd figures, never a trap, an infinite mean or a JSON
+    /// that cannot be written. `largeBatches`: whether its batches over 200 items count.
+    static func totals(_ row: Row, largeBatches: Bool) -> GroupTotals? {
+        guard let outcome = row["outcome"] as String?, let index = WindowScan.outcomes.firstIndex(of: outcome) else { return nil }
+        func count(_ column: String) -> Int { min(max(row[column] as Int? ?? 0, 0), maxCount) }
+        func mean(_ sum: String, _ column: String) -> GroupTotals.Mean {
+            let n = count(column), value = row[sum] as Double? ?? 0, bound = maxMean * Double(n)
+            return .init(sum: value.isFinite ? min(max(value, -bound), bound) : 0, count: n)
+        }
+        var totals = GroupTotals()
+        let requests = count("requests")
+        totals.requests = requests
+        totals.outcomes[index] = requests
+        if index == WindowScan.rejected { totals.rejections[row["reason"] ?? "-"] = requests }
+        totals.itemsSent = count("items_sent")
+        if outcome.hasSuffix("_timeout") { totals.itemsSentBeforeTimeout = totals.itemsSent }
+        totals.itemsUnsent = count("items_unsent")
+        totals.itemsGenerated = count("items_generated")
+        totals.bytesSent = count("bytes_sent")
+        totals.largestBatch = count("largest_batch")
+        if largeBatches { totals.batchesAboveLimit = count("batches_over_200") }
+        totals.total = mean("total_s_sum", "total_n")
+        totals.batches = mean("batches", "total_n")
+        totals.finalAnswer = mean("final_answers", "total_n")
+        totals.arrivalLag = mean("arrival_lag_s_sum", "arrival_lag_n")
+        totals.queueWait = mean("queue_wait_s_sum", "queue_wait_n")
+        totals.timeout = mean("timeout_s_sum", "timeout_n")
+        totals.deliveredShare = mean("delivered_sum", "delivered_n")
+        totals.batchGap = mean("batch_gap_s_sum", "batch_gap_n")
+        totals.firstBatchHistogram = TTFBHistogram(text: row["ttfb_histogram"] ?? "")
+        return totals
     }
 
     /// Batches over SN1's limit per group, from the rollups of the hours in `[query.from, query.to)`:

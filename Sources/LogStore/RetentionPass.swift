@@ -49,19 +49,22 @@ public struct RetentionPass: Sendable {
     /// `report` hears the progress after each step, for long first rounds.
     public func run(now: Double, report: @Sendable (Progress) -> Void = { _ in }) async throws -> Progress {
         var progress = Progress()
-        try await rollUp(until: RequestRollups.hourStart(now - Self.settle), &progress)
+        let settled = RequestRollups.hourStart(now - Self.settle)
+        try await rollUp(until: settled, &progress)
         report(progress)
         var state = try await database.read { try RetentionState.read($0) }
-        // Raw rows go only once their hours are rolled up.
+        // Raw rows go only once their hours are rolled up (and never past what a round rolls
+        // up, whatever a hand-edited `rolled_until` says). A deletion a stopped round left half
+        // done (its boundary already moved, see `deleteBatches`) goes on at the same cutoff.
         func cutoff(_ horizon: Double?) -> Double? {
-            horizon.map { min(RequestRollups.hourStart(now - $0), state.rolledUntil) }
+            horizon.map { min(RequestRollups.hourStart(now - $0), state.rolledUntil, settled) }.flatMap { $0 > 0 ? $0 : nil }
         }
-        if let until = cutoff(batches), until > state.batchesUntil {
+        if let until = cutoff(batches), until >= state.batchesUntil {
             progress.batchesDeleted += try await deleteBatches(before: until)
             report(progress)
         }
         state = try await database.read { try RetentionState.read($0) }
-        if let until = cutoff(requests), until > state.requestsUntil {
+        if let until = cutoff(requests), until >= state.requestsUntil {
             progress.requestsDeleted += try await deleteRequests(before: until)
             report(progress)
         }
@@ -76,97 +79,133 @@ public struct RetentionPass: Sendable {
         return progress
     }
 
-    /// Rolls up each hour from the last rolled one to `until`, one transaction an hour, and
-    /// again any rolled hour that rows written since (a journal replayed late) belong to, while
-    /// its raw rows are all there.
+    /// Rolls up each hour from the last rolled one to `until`, one transaction an hour, after
+    /// adding to their hours the rows written late (a journal replayed after a long stop) into
+    /// hours already rolled up. Hours without a request have nothing to roll up.
     func rollUp(until: Double, _ progress: inout Progress) async throws {
         let state = try await database.read { try RetentionState.read($0) }
         // Rows written from here on are newer than `rolledID`: the next round sees them.
         let written = try await database.read { try Int64.fetchOne($0, sql: "SELECT coalesce(max(id), 0) FROM requests") ?? 0 }
-        var hours = try await database.read { db -> [Double] in
+        let (stale, hours) = try await database.read { db -> ([Double], [Double]) in
             let stale = try Double.fetchAll(db, sql: """
                 SELECT DISTINCT CAST(received_at / 3600 AS INTEGER) * 3600.0 FROM requests
-                WHERE id > ? AND received_at < ? AND received_at >= ?
-                """, arguments: [state.rolledID, state.rolledUntil, max(state.requestsUntil, state.batchesUntil)])
+                WHERE id > ? AND id <= ? AND received_at < ? AND received_at >= 0
+                """, arguments: [state.rolledID, written, state.rolledUntil])
             var start = state.rolledUntil
             if start == 0 {
                 // Nothing logged yet: nothing to roll up before the first request.
                 start = try Double.fetchOne(db, sql: "SELECT min(received_at) FROM requests").map(RequestRollups.hourStart) ?? until
             }
-            return stale + Array(stride(from: start, to: until, by: RequestRollups.hour))
+            // No hour before 1970 (a row with an absurd time must not make the walk endless),
+            // and only the hours that hold requests (one such row must not cost a transaction
+            // for every hour since 1970).
+            start = max(start, 0)
+            let hours = try Double.fetchAll(db, sql: """
+                SELECT DISTINCT CAST(received_at / 3600 AS INTEGER) * 3600.0 FROM requests WHERE received_at >= ? AND received_at < ?
+                """, arguments: [start, until])
+            return (stale, hours)
         }
-        hours.sort()
+        // First the rows written late into hours already rolled up (perhaps after their raw
+        // rows went): added to those hours' rollups, all in one transaction with the new
+        // `rolled_id`, so that none is added twice.
+        try Task.checkCancellation()
+        try await database.write { db in
+            // Another round (`miners retention` beside the supervisor) got here first.
+            guard try RetentionState.read(db).rolledID == state.rolledID else { return }
+            for hour in stale {
+                try RequestRollups.rollUp(db, hour: hour, ids: (state.rolledID + 1)...max(written, state.rolledID + 1), merge: true)
+            }
+            var state = try RetentionState.read(db)
+            state.rolledID = max(state.rolledID, written)
+            try state.write(db)
+        }
+        // Then each new hour, from every row written by the start of the round (any later row
+        // of it is a late row of the next round).
         for hour in hours {
             try Task.checkCancellation()
             try await database.write { db in
-                try RequestRollups.rollUp(db, hour: hour)
                 var state = try RetentionState.read(db)
+                guard state.rolledUntil <= hour else { return }  // rolled by another round
+                try RequestRollups.rollUp(db, hour: hour, ids: 0...written)
                 state.rolledUntil = max(state.rolledUntil, hour + RequestRollups.hour)
-                state.rolledID = max(state.rolledID, written)
                 try state.write(db)
             }
-            progress.hoursRolledUp += 1
             await pause()
         }
+        // Hours without a request are passed at once.
+        if until > state.rolledUntil {
+            try await database.write { db in
+                var state = try RetentionState.read(db)
+                state.rolledUntil = max(state.rolledUntil, until)
+                try state.write(db)
+            }
+        }
+        progress.hoursRolledUp += stale.count + hours.count
+    }
+
+    /// Runs `step` in a transaction of its own until it says it is finished, pausing between
+    /// (the workers' writes go on); returns the rows it deleted.
+    private func inSteps(_ step: @escaping @Sendable (Database) throws -> (finished: Bool, deleted: Int)) async throws -> Int {
+        var deleted = 0
+        while true {
+            try Task.checkCancellation()
+            let result = try await database.write(step)
+            deleted += result.deleted
+            if result.finished { return deleted }
+            await pause()
+        }
+    }
+
+    /// The next `chunk` requests by id after `id` that were received before `before`, and
+    /// whether they are the last: ids follow the time requests ended closely enough that the
+    /// walk stops at the first too new.
+    private func oldRequests(_ db: Database, after id: Int64, before: Double) throws -> (ids: [Int64], last: Bool) {
+        // Cast by SQLite: a worker's row with a text time reads as 0 (old) instead of trapping.
+        let rows = try Row.fetchAll(db, sql: "SELECT id, CAST(received_at AS REAL) FROM requests WHERE id > ? ORDER BY id LIMIT ?", arguments: [id, chunk])
+        let old = rows.prefix { ($0[1] as Double? ?? 0) < before }.map { $0[0] as Int64 }
+        return (old, old.count < rows.count || rows.count < chunk)
     }
 
     /// Deletes the batch rows of requests received before `before`, walking requests by id
-    /// from where the last round stopped.
+    /// from where the last round stopped. `batches_until` moves first: from then on readers
+    /// take the large batches of those hours from the rollups, not from batch rows half deleted.
     func deleteBatches(before: Double) async throws -> Int {
-        var deleted = 0
-        while true {
-            try Task.checkCancellation()
-            let (done, count) = try await database.write { db -> (Bool, Int) in
-                var state = try RetentionState.read(db)
-                var count = 0
-                let rows = try Row.fetchAll(db, sql: "SELECT id, received_at FROM requests WHERE id > ? ORDER BY id LIMIT ?",
-                                            arguments: [state.batchesID, chunk])
-                // Ids follow the time requests ended, closely enough: stop at the first too new.
-                let old = rows.prefix { ($0["received_at"] as Double) < before }.map { $0["id"] as Int64 }
-                if !old.isEmpty {
-                    try db.execute(sql: "DELETE FROM batches WHERE request_id IN (\(old.map(String.init).joined(separator: ",")))")
-                    count = db.changesCount
-                    state.batchesID = old.last!
-                }
-                let finished = old.count < rows.count || rows.count < chunk
-                if finished { state.batchesUntil = before }
-                try state.write(db)
-                return (finished, count)
+        try await inSteps { [self] db in
+            var state = try RetentionState.read(db)
+            state.batchesUntil = max(state.batchesUntil, before)
+            let (ids, last) = try oldRequests(db, after: state.batchesID, before: before)
+            if let end = ids.last {
+                try db.execute(sql: "DELETE FROM batches WHERE request_id IN (\(ids.map(String.init).joined(separator: ",")))")
+                state.batchesID = end
             }
-            deleted += count
-            if done { return deleted }
-            await pause()
+            let deleted = ids.isEmpty ? 0 : db.changesCount
+            try state.write(db)
+            return (last, deleted)
         }
     }
 
-    /// Deletes requests received before `before` (their batches and timeouts go with them).
+    /// Deletes requests received before `before` with their batches and timeouts.
+    /// `requests_until` moves first, in the first step's transaction: from then on readers take
+    /// those hours from the rollups (complete: `before` is at most `rolled_until`), never from
+    /// raw rows half deleted, and no late row re-rolls such an hour from what is left.
     func deleteRequests(before: Double) async throws -> Int {
-        var deleted = 0
-        while true {
-            try Task.checkCancellation()
-            let (done, count) = try await database.write { db -> (Bool, Int) in
-                let rows = try Row.fetchAll(db, sql: "SELECT id, received_at FROM requests ORDER BY id LIMIT ?", arguments: [chunk])
-                var count = 0
-                let old = rows.prefix { ($0["received_at"] as Double) < before }.map { $0["id"] as Int64 }
-                if !old.isEmpty {
-                    let ids = old.map(String.init).joined(separator: ",")
-                    try db.execute(sql: "DELETE FROM batches WHERE request_id IN (\(ids))")
-                    try db.execute(sql: "DELETE FROM timeouts WHERE request_id IN (\(ids))")
-                    try db.execute(sql: "DELETE FROM requests WHERE id IN (\(ids))")
-                    count = db.changesCount
-                }
-                let finished = old.count < rows.count || rows.count < chunk
-                if finished {
-                    var state = try RetentionState.read(db)
-                    state.requestsUntil = before
-                    state.batchesUntil = max(state.batchesUntil, before)
-                    try state.write(db)
-                }
-                return (finished, count)
+        try await inSteps { [self] db in
+            var state = try RetentionState.read(db)
+            if state.requestsUntil < before || state.batchesUntil < before {
+                state.requestsUntil = max(state.requestsUntil, before)
+                state.batchesUntil = max(state.batchesUntil, before)
+                try state.write(db)
             }
-            deleted += count
-            if done { return deleted }
-            await pause()
+            let (ids, last) = try oldRequests(db, after: 0, before: before)
+            var deleted = 0
+            if !ids.isEmpty {
+                let list = ids.map(String.init).joined(separator: ",")
+                try db.execute(sql: "DELETE FROM batches WHERE request_id IN (\(list))")
+                try db.execute(sql: "DELETE FROM timeouts WHERE request_id IN (\(list))")
+                try db.execute(sql: "DELETE FROM requests WHERE id IN (\(list))")
+                deleted = db.changesCount
+            }
+            return (last, deleted)
         }
     }
 
@@ -183,18 +222,12 @@ public struct RetentionPass: Sendable {
         ]
         var deleted = 0
         for (table, keep) in tables {
-            while true {
-                try Task.checkCancellation()
-                let count = try await database.write { db -> Int in
-                    guard try db.tableExists(table) else { return 0 }
-                    try db.execute(sql: """
-                        DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) WHERE at < ? AND id NOT IN (\(keep)) ORDER BY id LIMIT ?)
-                        """, arguments: [before, chunk])
-                    return db.changesCount
-                }
-                deleted += count
-                if count < chunk { break }
-                await pause()
+            deleted += try await inSteps { [chunk] db in
+                guard try db.tableExists(table) else { return (true, 0) }
+                try db.execute(sql: """
+                    DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) WHERE at < ? AND id NOT IN (\(keep)) ORDER BY id LIMIT ?)
+                    """, arguments: [before, chunk])
+                return (db.changesCount < chunk, db.changesCount)
             }
         }
         return deleted
@@ -202,21 +235,19 @@ public struct RetentionPass: Sendable {
 
     /// Rollups of hours before `before`, a day of hours per transaction.
     func deleteRollups(before: Double) async throws -> Int {
-        var deleted = 0
-        while true {
-            try Task.checkCancellation()
-            let count = try await database.write { db -> Int in
-                guard let first = try Double.fetchOne(db, sql: "SELECT min(hour) FROM request_rollups"), first < before else { return 0 }
-                try db.execute(sql: "DELETE FROM request_rollups WHERE hour < ?", arguments: [min(before, first + 86_400)])
-                let count = db.changesCount
-                var state = try RetentionState.read(db)
-                state.rollupsUntil = max(state.rollupsUntil, min(before, first + 86_400))
-                try state.write(db)
-                return max(count, 1)
+        try await inSteps { db in
+            // Only numbers below `before` (a hand-edited text hour is never below it), and a
+            // step that always passes `first`: at -1e300, adding a day changes nothing.
+            guard let first = try Double.fetchOne(db, sql: "SELECT min(hour) FROM request_rollups WHERE hour < ?", arguments: [before]) else {
+                return (true, 0)
             }
-            if count == 0 { return deleted }
-            deleted += count
-            await pause()
+            let until = first + 86_400 > first ? min(before, first + 86_400) : before
+            try db.execute(sql: "DELETE FROM request_rollups WHERE hour < ?", arguments: [until])
+            let deleted = db.changesCount
+            var state = try RetentionState.read(db)
+            state.rollupsUntil = max(state.rollupsUntil, until)
+            try state.write(db)
+            return (until == before, deleted)
         }
     }
 

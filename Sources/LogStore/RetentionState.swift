@@ -12,17 +12,31 @@ public struct RetentionState: Sendable, Equatable {
 
     public init() {}
 
+    /// The latest time a state field is read as (the year 5138): beyond, a hand-edited value.
+    static let maxTime = 1e11
+
     static func read(_ db: Database) throws -> RetentionState {
         var state = RetentionState()
-        guard try db.tableExists("retention_state"), let row = try Row.fetchOne(db, sql: "SELECT * FROM retention_state WHERE id = 1") else {
+        // Cast by SQLite and bounded here: a row edited by hand to text or to an absurd number
+        // reads as "never" (or far in the future) instead of trapping the decoder.
+        guard try db.tableExists("retention_state"), let row = try Row.fetchOne(db, sql: """
+            SELECT CAST(rolled_until AS REAL), CAST(rolled_id AS INTEGER), CAST(batches_until AS REAL),
+                   CAST(batches_id AS INTEGER), CAST(requests_until AS REAL), CAST(rollups_until AS REAL)
+            FROM retention_state WHERE id = 1
+            """) else {
             return state
         }
-        state.rolledUntil = row["rolled_until"]
-        state.rolledID = row["rolled_id"]
-        state.batchesUntil = row["batches_until"]
-        state.batchesID = row["batches_id"]
-        state.requestsUntil = row["requests_until"]
-        state.rollupsUntil = row["rollups_until"]
+        func time(_ index: Int) -> Double {
+            let value = (row[index] as Double?) ?? 0
+            return value.isFinite && value > 0 ? min(value, maxTime) : 0
+        }
+        func id(_ index: Int) -> Int64 { max((row[index] as Int64?) ?? 0, 0) }
+        state.rolledUntil = time(0)
+        state.rolledID = id(1)
+        state.batchesUntil = time(2)
+        state.batchesID = id(3)
+        state.requestsUntil = time(4)
+        state.rollupsUntil = time(5)
         return state
     }
 

@@ -7,7 +7,10 @@ extension StandingRecord {
 
     /// `emission` is per epoch, and an epoch is tempo + 1 blocks.
     public var emissionPerDay: Double? {
-        emission.map { $0 * Self.blocksPerDay / Double(tempo + 1) }
+        // In doubles: `tempo + 1` traps at Int.max (a chain node's or a hand-edited row's), and a
+        // tempo below 0 has no epoch to divide by.
+        guard tempo >= 0 else { return nil }
+        return emission.map { $0 * Self.blocksPerDay / (Double(tempo) + 1) }
     }
 
     public func insert(into db: Database) throws {
@@ -22,12 +25,26 @@ extension StandingRecord {
         )
     }
 
+    /// A row as stored, whatever it holds: a value of the wrong type (a hand-edited row) reads
+    /// as missing instead of trapping the decoder, and a number that is not finite as missing
+    /// (`status --json` could not write it). The supervisor reads these rows for its metrics.
     init(row: Row) {
+        func value(_ column: String) -> DatabaseValue { row.hasColumn(column) ? row[column] : .null }
+        func text(_ column: String) -> String {
+            switch value(column).storage {
+            case .string(let text): text
+            case .int64(let number): String(number)
+            default: ""
+            }
+        }
+        func int(_ column: String) -> Int? { Int.fromDatabaseValue(value(column)) }
+        func double(_ column: String) -> Double? { Double.fromDatabaseValue(value(column)).flatMap { $0.isFinite ? $0 : nil } }
         self.init(
-            at: row["at"], miner: row["miner"], hotkey: row["hotkey"], network: row["network"], netuid: row["netuid"],
-            block: row["block"], tempo: row["tempo"], registered: row["registered"], uid: row["uid"], stake: row["stake"],
-            rank: row["rank"], trust: row["trust"], incentive: row["incentive"], emission: row["emission"],
-            lastUpdate: row["last_update"], registrationBlock: row["registration_block"], immunityLeft: row["immunity_left"]
+            at: double("at") ?? 0, miner: text("miner"), hotkey: text("hotkey"), network: text("network"), netuid: int("netuid") ?? 0,
+            block: int("block") ?? 0, tempo: int("tempo") ?? 0, registered: (int("registered") ?? 0) != 0, uid: int("uid"),
+            stake: double("stake"), rank: double("rank"), trust: double("trust"), incentive: double("incentive"),
+            emission: double("emission"), lastUpdate: int("last_update"), registrationBlock: int("registration_block"),
+            immunityLeft: int("immunity_left")
         )
     }
 
@@ -48,7 +65,7 @@ extension StandingRecord {
         try database.read { db in
             guard try db.tableExists("standing") else { return [:] }
             let rows = try Row.fetchAll(db, sql: "SELECT * FROM standing WHERE id IN (SELECT max(id) FROM standing WHERE registered GROUP BY miner)")
-            return Dictionary(rows.map { (row: Row) in (row["miner"] as String, Self(row: row)) }, uniquingKeysWith: { first, _ in first })
+            return Dictionary(rows.map { (row: Row) in let record = Self(row: row); return (record.miner, record) }, uniquingKeysWith: { first, _ in first })
         }
     }
 

@@ -9,9 +9,15 @@ struct TTFBHistogram: Equatable {
     /// Below a microsecond every value is one bucket: no clock measures less.
     static let floorMilliseconds = 0.001
 
+    /// The buckets kept: from the floor (a microsecond, bucket -349) to 1.6e14 s. A time beyond
+    /// counts in the last one, and a stored bucket outside is skipped, so that no percentile is
+    /// infinite or too large for the `Int` of a chart.
+    static let buckets = -349...2000
+
     static func bucket(_ seconds: Double) -> Int {
-        let milliseconds = max(seconds * 1000, floorMilliseconds)
-        return Int((log(milliseconds) / log(ratio)).rounded(.down))
+        let milliseconds = seconds.isNaN ? floorMilliseconds : max(seconds * 1000, floorMilliseconds)
+        let bucket = (log(milliseconds) / log(ratio)).rounded(.down)
+        return Int(min(max(bucket, Double(buckets.lowerBound)), Double(buckets.upperBound)))
     }
 
     /// The middle of a bucket, in seconds (geometric, so the error is at most 1% either side).
@@ -19,14 +25,15 @@ struct TTFBHistogram: Equatable {
         pow(ratio, Double(bucket) + 0.5) / 1000
     }
 
-    var total: Int { counts.values.reduce(0, +) }
+    /// Counts add up saturating: hand-edited rollups must not trap the reader.
+    var total: Int { counts.values.reduce(0, GroupTotals.adding) }
 
     mutating func add(_ seconds: Double, count: Int = 1) {
-        counts[Self.bucket(seconds), default: 0] += count
+        counts[Self.bucket(seconds), default: 0] = GroupTotals.adding(counts[Self.bucket(seconds), default: 0], count)
     }
 
     mutating func merge(_ other: TTFBHistogram) {
-        for (bucket, count) in other.counts { counts[bucket, default: 0] += count }
+        for (bucket, count) in other.counts { counts[bucket, default: 0] = GroupTotals.adding(counts[bucket, default: 0], count) }
     }
 
     /// The nearest-rank percentile `p` (0...1), as `nearestRank` does over exact values.
@@ -36,7 +43,7 @@ struct TTFBHistogram: Equatable {
         let rank = Swift.max(1, Int((p * Double(total)).rounded(.up)))
         var seen = 0
         for bucket in counts.keys.sorted() {
-            seen += counts[bucket]!
+            seen = GroupTotals.adding(seen, counts[bucket]!)
             if seen >= rank { return Self.value(bucket) }
         }
         return nil
@@ -52,8 +59,8 @@ struct TTFBHistogram: Equatable {
         for entry in text.split(separator: ",") {
             let parts = entry.split(separator: ":")
             guard parts.count == 2, let bucket = Int(parts[0]), let count = Int(parts[1]), count > 0, count < 1 << 40,
-                  abs(bucket) < 100_000 else { continue }
-            counts[bucket, default: 0] += count
+                  Self.buckets.contains(bucket) else { continue }
+            counts[bucket, default: 0] = GroupTotals.adding(counts[bucket, default: 0], count)
         }
     }
 

@@ -83,11 +83,19 @@ public enum ReportPage {
     /// - Parameter values: each value with the number of requests it stands for (an hourly
     ///   rollup's bucket stands for many).
     static func histogram(id: String, values: [(Double, Int)], unit: String, bins: Int, range: ClosedRange<Double>? = nil) -> String {
+        // A value from the log that is infinite, or too large for an `Int` once scaled, must
+        // not trap the page: it is left out, or counted in the last bin.
+        let values = values.filter { $0.0.isFinite }
         guard !values.isEmpty else { return "<p class=\"muted\">no data</p>\n" }
         let low = range?.lowerBound ?? 0
         let high = max(range?.upperBound ?? (values.map(\.0).max() ?? 1), low + 1e-9)
         var counts = [Int](repeating: 0, count: bins)
-        for (value, count) in values { counts[min(bins - 1, max(0, Int((value - low) / (high - low) * Double(bins))))] += count }
+        for (value, count) in values {
+            let position = (value - low) / (high - low) * Double(bins)
+            let bin = position.isNaN ? 0 : Int(min(max(position, 0), Double(bins - 1)))
+            let (sum, overflow) = counts[bin].addingReportingOverflow(count)
+            counts[bin] = overflow ? .max : sum
+        }
         let width = 960.0, height = 140.0, left = 40.0
         let peak = max(counts.max() ?? 1, 1)
         let barWidth = (width - left) / Double(bins)

@@ -16,6 +16,7 @@ public struct SupervisorClock: Sendable {
 
     public static let system = SupervisorClock(
         now: { Date().timeIntervalSince1970 },
-        sleep: { seconds in try await Task.sleep(for: .milliseconds(Int64((seconds * 1000).rounded(.up)))) }
+        // Bounded before the conversion: a NaN or a huge wait (a hostile Retry-After) must not trap.
+        sleep: { seconds in try await Task.sleep(for: .milliseconds(Int64(seconds.isNaN ? 0 : min(max((seconds * 1000).rounded(.up), 0), 1e15)))) }
     )
 }

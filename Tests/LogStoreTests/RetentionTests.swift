@@ -126,7 +126,7 @@ import Testing
         #expect(before[0].allSatisfy { $0.batchesAboveLimit > 0 })  // the limit is exercised
 
         let progress = try await pass(database).run(now: now)
-        #expect(progress.hoursRolledUp == 31 * 24 + 1)  // every settled hour: up to 01:00 of day 31
+        #expect(progress.hoursRolledUp == 30 * 24)  // every hour that holds a request
         let batchCutoff = RequestRollups.hourStart(now - 2 * Self.day)
         let requestCutoff = RequestRollups.hourStart(now - 7 * Self.day)
         #expect(try count(database, "SELECT count(*) FROM requests WHERE received_at < ?", [requestCutoff]) == 0)
@@ -138,6 +138,12 @@ import Testing
         for (raw, rolled) in zip(before, after) { expectSame(raw, rolled) }
         let coverage = try RequestAnalysis.coverage([database], whole)
         #expect(coverage == .init(rollupsFrom: Self.start, rollupsTo: requestCutoff, rawFrom: requestCutoff))
+        // Another large-batch limit cannot be read from rollups: said so.
+        var otherLimit = whole
+        otherLimit.largeBatch = 250
+        let said = try RequestAnalysis.coverage([database], otherLimit)
+        #expect(said.largeBatchesFrom == batchCutoff && said.note?.contains("batches over 250 items counted only from") == true)
+        #expect(try RequestAnalysis.coverage([database], whole).largeBatchesFrom == nil)
         groupings = [[.miner]]
         // A window within the raw rows reads no rollup.
         let recent = RequestAnalysis.Query(from: requestCutoff + 3600, to: now)
@@ -224,6 +230,32 @@ import Testing
         let progress = try await pass(database, batches: nil, requests: nil).run(now: now)
         #expect(progress.hoursRolledUp == 1)
         #expect(try rolled() == before + 1)
+    }
+
+    @Test func aRowWrittenLateIntoAnHourWhoseRawRowsWentIsAddedOnce() async throws {
+        let (database, _) = try emptyDatabase()
+        try insert(Self.syntheticRequests(days: 10), into: database)
+        let now = Self.start + 10 * Self.day
+        _ = try await pass(database).run(now: now)
+        let hour = Self.start + 26 * 3600  // day 2: raw rows and batch rows gone
+        #expect(try count(database, "SELECT count(*) FROM requests WHERE received_at < ?", [hour + 3600]) == 0)
+        let whole = RequestAnalysis.Query(from: Self.start, to: now)
+        let before = try RequestAnalysis.run([database], whole).map(\.requests).reduce(0, +)
+        var late = RequestRecord(worker: "a", minerHotkey: "5a", synapse: "S", backend: "mock", batchSize: 4,
+                                 receivedAt: hour + 60, finishedAt: hour + 62, outcome: "complete", status: 200)
+        late.validatorHotkey = "v1"
+        late.firstBatchAt = hour + 61
+        late.batches = [BatchRecord(sequence: 0, offset: 1, items: 250, bytes: 1000, isFinal: false)]
+        late.itemsSent = 250
+        late.itemsGenerated = 250
+        try insert([late], into: database)
+        for _ in 0..<2 { _ = try await pass(database).run(now: now) }  // the second adds nothing
+        let after = try RequestAnalysis.run([database], whole).map(\.requests).reduce(0, +)
+        #expect(after == before + 1)
+        #expect(try count(database, "SELECT sum(batches_over_200) FROM request_rollups WHERE hour = ? AND worker = 'a'", [hour]) >= 1)
+        // The raw row stays until the rows written before it go (deletion walks by id), but no
+        // reader counts it twice: before `requests_until` only rollups are read.
+        #expect(try count(database, "SELECT count(*) FROM requests WHERE received_at < ?", [hour + 3600]) == 1)
     }
 
     @Test func refusalsAreRolledUpPerReasonNotPerHotkey() async throws {

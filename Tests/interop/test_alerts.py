@@ -38,6 +38,20 @@ class Webhooks:
                         hooks.fail[self.path] = failing - 1
                 if self.path.startswith("/slow/"):
                     time.sleep(30)
+                if self.path.startswith("/redirect/"):  # to a path that would take it
+                    self.send_response(307)
+                    self.send_header("Location", hooks.url + "/json/redirected")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if self.path.startswith("/endless/"):  # a 200 whose body never ends
+                    self.send_response(200)
+                    self.send_header("Content-Length", "100000")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                    self.wfile.flush()
+                    time.sleep(30)
+                    return
                 status = 500 if failing else 200
                 self.send_response(status)
                 self.send_header("Content-Length", "2")
@@ -139,6 +153,29 @@ miners: [{miner(0, "a", free_port(), backend="{kind: mock}")}]
     assert 2.5 < time.monotonic() - started < 30
 
 
+def test_a_redirect_is_not_followed_and_an_endless_body_is_delivered_once(webhooks, tmp_path):
+    config = tmp_path / "miners.yaml"
+    config.write_text(f"""database: {tmp_path}/log.sqlite
+alerts:
+  webhooks:
+    - {{kind: json, url_env: ENDLESS_URL}}
+    - {{kind: json, url_env: MOVED_URL}}
+miners:
+  - {miner(0, "a", free_port(), backend="{kind: mock}")}
+""")
+    env = dict(os.environ, ENDLESS_URL=f"{webhooks.url}/endless/x", MOVED_URL=f"{webhooks.url}/redirect/y")
+    started = time.monotonic()
+    out = subprocess.run([MINERS_BIN, "alerts", "test", "--config", str(config)], capture_output=True, text=True,
+                         timeout=120, env=env)
+    assert out.returncode == 1 and time.monotonic() - started < 60, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0] == "webhook 1, json (ENDLESS_URL): 7 of 7 delivered (HTTP 200)", lines
+    assert lines[1].startswith("webhook 2, json (MOVED_URL): ") and "HTTP 307" in lines[1], lines
+    assert len(webhooks.bodies("/endless/x")) == 7  # each once: the status was the answer
+    assert len(webhooks.bodies("/redirect/y")) == 1  # not tried again
+    assert webhooks.bodies("/json/redirected") == []  # and not followed
+
+
 def test_config_errors_name_the_variable_never_its_value(tmp_path):
     config = tmp_path / "miners.yaml"
     base = f"database: {tmp_path}/log.sqlite\nminers: [{miner(0, 'a', free_port(), backend='{kind: mock}')}]\n"
@@ -224,6 +261,7 @@ def test_a_supervisor_alerts_once_retries_and_resolves(supervisor, webhooks, mon
     s.stop()
     log = (tmp_path / "supervisor.log").read_text() + (tmp_path / "logs" / "supervisor.log").read_text()
     assert "alerts: webhook discord (DEAD_URL) did not take" in log and "connection refused" in log
+    assert "alert: [FIRING] crash-looping: miner 'a'" in log and "alert: [RESOLVED after " in log  # each alert a log line
     assert not any(secret in log for secret in SECRETS)
 
     # A new supervisor takes up what fires: the full disk is not posted again.

@@ -53,7 +53,10 @@ public struct ChainMetagraph: Codable, Sendable, Equatable {
     /// Blocks of immunity a neuron has left at this snapshot's block, 0 once over.
     public func immunityLeft(_ neuron: Neuron) -> Int? {
         guard let registered = neuron.blockAtRegistration, let period = immunityPeriod else { return nil }
-        return max(0, registered + period - block)
+        // The numbers are a chain node's: no sum of them may trap.
+        let (end, overflow) = registered.addingReportingOverflow(period)
+        let (left, under) = end.subtractingReportingOverflow(block)
+        return overflow || under ? nil : max(0, left)
     }
 
     /// Writes the file whole or not at all (a temporary file renamed over it), so a worker

@@ -37,18 +37,21 @@ public struct AlertFacts: Sendable, Equatable {
         var facts = try await database.read { db in
             var facts = AlertFacts()
             if let requestsSince {
+                // Cast by SQLite: a worker's row with a text time (text sorts above every
+                // number, so it passes the filter) must not trap the supervisor's decoder.
                 for row in try Row.fetchAll(db, sql: """
-                    SELECT worker, max(received_at) AS last FROM requests
+                    SELECT CAST(worker AS TEXT), coalesce(CAST(max(received_at) AS REAL), 0) FROM requests
                     WHERE received_at >= ? AND outcome != 'rejected' GROUP BY worker
                     """, arguments: [requestsSince]) {
-                    facts.lastRequest[row["worker"]] = row["last"]
+                    facts.lastRequest[row[0] ?? ""] = row[1]
                 }
             }
             facts.losses = try Row.fetchAll(db, sql: """
-                SELECT worker, sum(lost) AS lost, min(coalesce(since, at)) AS first, max(at) AS last,
-                       (SELECT error FROM log_losses l WHERE l.worker IS o.worker ORDER BY id DESC LIMIT 1) AS error
+                SELECT CAST(worker AS TEXT), coalesce(CAST(total(lost) AS INTEGER), 0), coalesce(CAST(min(coalesce(since, at)) AS REAL), 0),
+                       coalesce(CAST(max(at) AS REAL), 0),
+                       (SELECT CAST(error AS TEXT) FROM log_losses l WHERE l.worker IS o.worker ORDER BY id DESC LIMIT 1)
                 FROM log_losses o WHERE at >= ? GROUP BY worker ORDER BY worker
-                """, arguments: [lossesSince]).map { Loss(worker: $0["worker"], lost: $0["lost"], first: $0["first"], last: $0["last"], error: $0["error"]) }
+                """, arguments: [lossesSince]).map { Loss(worker: $0[0], lost: $0[1], first: $0[2], last: $0[3], error: $0[4]) }
             return facts
         }
         for event in try ChainEventRecord.latest(database) where event.kind == .serve && event.outcome == "failed" {

@@ -47,7 +47,10 @@ public struct AlertMessage: Sendable, Equatable {
 
     /// `45s`, `12m`, `3h05m`, `2d04h`.
     static func duration(_ seconds: Double) -> String {
-        let s = max(0, Int(seconds.rounded()))
+        // Times come from the log database too (a restored alert's `since`, a request's
+        // `received_at`): an absurd or infinite one must not trap the conversion.
+        guard seconds.isFinite else { return "?" }
+        let s = Int(min(max(seconds.rounded(), 0), 1e12))
         if s < 60 { return "\(s)s" }
         if s < 3600 { return "\(s / 60)m" }
         if s < 86_400 { return String(format: "%dh%02dm", s / 3600, s % 3600 / 60) }

@@ -39,7 +39,7 @@ public struct WebhookSender: Sendable {
                 if (200..<300).contains(status) { return .delivered(status: status, tries: attempt) }
                 problem = "HTTP \(status)"
                 if status == 429 {
-                    retryAfter = after.flatMap(Double.init).map { min(max($0, 0), maxRetryAfter) }
+                    retryAfter = Self.retryAfter(after, max: maxRetryAfter)
                 } else if (300..<500).contains(status) {
                     return .failed(problem, tries: attempt)
                 }
@@ -53,6 +53,14 @@ public struct WebhookSender: Sendable {
             wait *= 2
         }
         return .failed(problem, tries: max(1, tries))
+    }
+
+    /// Seconds a 429's `Retry-After` asks for, within 0...`max`; nil for anything but a number
+    /// of seconds (an HTTP date, garbage, `nan`: `Double` reads "nan", and a NaN slips through
+    /// `min`/`max`).
+    static func retryAfter(_ header: String?, max limit: Double) -> Double? {
+        guard let seconds = header.flatMap({ Double($0.trimmingCharacters(in: .whitespaces)) }), !seconds.isNaN else { return nil }
+        return Swift.min(Swift.max(seconds, 0), limit)
     }
 
     /// An error's text without the URL, its path or its query: they hold the secret.
@@ -82,21 +90,27 @@ public struct WebhookSender: Sendable {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
-    /// A POST of JSON with AsyncHTTPClient, head and body (at most 64 KiB read) within `timeout`.
+    /// A POST of JSON with AsyncHTTPClient: the answer's head within `timeout`; its body (at
+    /// most 64 KiB) is read for a moment after, but the status is the answer: a 200 whose body
+    /// never ends is delivered, not tried (and posted) again.
     public static let post: Transport = { url, body, timeout in
-        try await withThrowingTaskGroup(of: (status: Int, retryAfter: String?).self) { group in
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "miners-alerts")
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let post = request
+        let response = try await within(timeout) { try await client.execute(post, timeout: .milliseconds(Int64(timeout * 1000))) }
+        _ = try? await within(min(timeout, 2)) { try await response.body.collect(upTo: 64 << 10) }
+        return (Int(response.status.code), response.headers.first(name: "Retry-After"))
+    }
+
+    /// `work`'s result, or `TimedOut` after `seconds`.
+    static func within<T: Sendable>(_ seconds: Double, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask(operation: work)
             group.addTask {
-                var request = HTTPClientRequest(url: url)
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.headers.add(name: "User-Agent", value: "miners-alerts")
-                request.body = .bytes(ByteBuffer(bytes: body))
-                let response = try await client.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
-                _ = try? await response.body.collect(upTo: 64 << 10)
-                return (Int(response.status.code), response.headers.first(name: "Retry-After"))
-            }
-            group.addTask {
-                try await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
                 throw TimedOut()
             }
             defer { group.cancelAll() }
