@@ -9,6 +9,8 @@ import Testing
     /// Long enough that asking five servers one after another (10 s) is told apart from asking
     /// them at once, with seconds of margin for a loaded machine.
     static let timeout = Duration.seconds(2)
+    /// Far above what a loaded 2-core machine takes past the timeout, far below "never".
+    static let slack = Duration.seconds(20)
     let scraper = BackendHealthScraper(timeout: BackendHealthScraperTests.timeout)
 
     func openai(_ name: String, _ baseURL: String, metricsURL: String? = nil) -> MinerConfig {
@@ -76,7 +78,7 @@ import Testing
         let port = try CannedHTTPServer.closedPort()
         let (row, elapsed) = await timed { await scraper.scrape(target("http://127.0.0.1:\(port)")) }
         #expect(row.state == .unreachable && row.detail == "connection refused")
-        #expect(elapsed < Self.timeout + .seconds(3))
+        #expect(elapsed < Self.timeout + Self.slack)
     }
 
     @Test func aSilentServerIsUnreachableAfterTheTimeout() async throws {
@@ -84,7 +86,7 @@ import Testing
         defer { server.close() }
         let (row, elapsed) = await timed { await scraper.scrape(target(server.url)) }
         #expect(row.state == .unreachable && row.detail == "no answer within 2s")
-        #expect(elapsed >= Self.timeout && elapsed < Self.timeout + .seconds(3))
+        #expect(elapsed >= Self.timeout && elapsed < Self.timeout + Self.slack)
     }
 
     @Test func aBodyThatNeverEndsIsCutOff() async throws {
@@ -92,7 +94,7 @@ import Testing
         defer { server.close() }
         let (row, elapsed) = await timed { await scraper.scrape(target(server.url)) }
         #expect(row.state == .unreachable && row.detail == "answer not over within 2.5s")
-        #expect(elapsed < Self.timeout + .seconds(3.5))
+        #expect(elapsed < Self.timeout + Self.slack)
     }
 
     @Test func serversAreAskedAtOnce() async throws {
