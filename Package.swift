@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-websocket", from: "1.6.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // The bittensor wire format: synapse, headers, body hash, response headers. Pure values.
@@ -125,12 +126,24 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The fleet log: every host's rows replicated to PostgreSQL, and the analysis over it.
+        .target(
+            name: "Fleet",
+            dependencies: [
+                "Config", "LogStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            plugins: ["EmbedMigrations"]  // migrations/postgres/*.sql
+        ),
         // The HTML report: inline SVG charts of the log.
         .target(name: "Report", dependencies: ["LogStore"]),
         .executableTarget(
             name: "miners",
             dependencies: [
-                "Server", "Config", "LogStore", "Supervisor", "Report", "Simulator", "Chain", "Keys",
+                "Server", "Config", "LogStore", "Supervisor", "Report", "Simulator", "Chain", "Keys", "Fleet",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -179,6 +192,15 @@ let package = Package(
             dependencies: ["LogStore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "TestSupport"]),
+        .testTarget(
+            name: "FleetTests",
+            dependencies: [
+                "Fleet", "LogStore", "Config", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "SimulatorTests", dependencies: ["Simulator", "Backends", "Wire", "Keys", "Config", "TestSupport"]),
         .testTarget(
             name: "SupervisorTests",

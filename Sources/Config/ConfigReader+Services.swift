@@ -5,7 +5,7 @@ import Yams
 extension ConfigReader {
     static let serviceKeys = [
         "name", "command", "cwd", "env", "env_file", "gpus", "host", "port", "health", "start_period", "interval", "timeout",
-        "failures", "restart", "stop_signal", "grace_period", "max_rss", "log_file", "depends_on",
+        "failures", "restart", "stop_signal", "grace_period", "max_rss", "log_file", "depends_on", fleetHostKey,
     ]
     /// What `defaults.service` may set: everything but a service's identity.
     static let serviceDefaultKeys = serviceKeys.filter { !["name", "command", "port", "log_file"].contains($0) }
@@ -42,7 +42,7 @@ extension ConfigReader {
                 problem.service = service.name
                 throw problem
             }
-            if let other = services.first(where: { $0.port == service.port && Self.hostsOverlap($0.host, service.host) }) {
+            if let other = services.first(where: { $0.port == service.port && Self.hostsOverlap($0.host, service.host) && Self.sameMachine($0.fleetHost, service.fleetHost) }) {
                 var problem = error(item, field: "port", "port \(service.port) on \(service.host) is already used by service '\(other.name)'")
                 problem.service = service.name
                 throw problem
@@ -135,6 +135,7 @@ extension ConfigReader {
             }
             try checkExecutable(service.command[0], cwd: service.cwd, node: commandNode)
             service.environment = try environment(fields)
+            service.fleetHost = try fleetHost(fields[Self.fleetHostKey])
             if let value = fields["gpus"] { service.gpus = try gpus(value) }
             if !service.gpus.isEmpty, service.environment.variables["CUDA_VISIBLE_DEVICES"] != nil {
                 throw error(fields["env"], field: "env.CUDA_VISIBLE_DEVICES", "is set by gpus; give one or the other")

@@ -6,14 +6,14 @@ import Yams
 struct ConfigReader {
     let file: String
 
-    static let topKeys = ["database", "supervisor", "retention", "alerts", "defaults", "services", "miners"]
+    static let topKeys = ["database", "supervisor", "retention", "alerts", "fleet", "defaults", "services", "miners"]
     static let minerKeys = [
         "name", "hotkey", "wallet", "host", "port", "synapses", "streaming_batch_size", "max_batch_chars", "max_batch_tokens", "timeout",
         "stop_on_forward_exception", "max_body_bytes", "backend", "restart", "blacklist",
         "max_concurrent_streams", "max_queued_requests", "max_nonce_skew",
         "max_connections", "max_connections_per_ip", "max_header_bytes", "header_timeout", "body_timeout", "idle_timeout",
         "max_requests_per_minute", "max_request_timeout",
-        "chain", "external_ip", "external_port", "env", "env_file", "max_rss", "depends_on",
+        "chain", "external_ip", "external_port", "env", "env_file", "max_rss", "depends_on", fleetHostKey,
     ]
     /// What `defaults:` may set: everything that is not a miner's identity.
     /// `service` holds what every service inherits.
@@ -92,13 +92,13 @@ struct ConfigReader {
             if services.contains(where: { $0.name == miner.name }) {
                 throw error(node, miner: miner.name, field: "name", "the name is already used by a service (control commands take either)")
             }
-            if let service = services.first(where: { $0.port == miner.port && Self.hostsOverlap($0.host, miner.host) }) {
+            if let service = services.first(where: { $0.port == miner.port && Self.hostsOverlap($0.host, miner.host) && Self.sameMachine($0.fleetHost, miner.fleetHost) }) {
                 throw error(node, miner: miner.name, field: "port", "port \(miner.port) on \(miner.host) is already used by service '\(service.name)'")
             }
             if miners.contains(where: { $0.name == miner.name }) {
                 throw error(node, miner: miner.name, field: "name", "the name is already used by another miner")
             }
-            if let other = miners.first(where: { $0.port == miner.port && Self.hostsOverlap($0.host, miner.host) }) {
+            if let other = miners.first(where: { $0.port == miner.port && Self.hostsOverlap($0.host, miner.host) && Self.sameMachine($0.fleetHost, miner.fleetHost) }) {
                 let how = other.host == miner.host ? "" : " (\(other.host) and \(miner.host) overlap: a wildcard address takes the port on every address)"
                 throw error(node, miner: miner.name, field: "port", "port \(miner.port) on \(miner.host) is already used by miner '\(other.name)'\(how)")
             }
@@ -114,6 +114,9 @@ struct ConfigReader {
         config.services = services
         config.retention = try retention(top["retention"])
         config.alerts = try alerts(top["alerts"])
+        // fleet: replication to PostgreSQL; retention then keeps the rows not yet replicated.
+        config.fleet = try fleet(top["fleet"])
+        config.retention.keepUnreplicated = config.fleet != nil
         return config
     }
 
@@ -174,6 +177,7 @@ struct ConfigReader {
             backend: try backend(try required("backend", "a mapping with a 'kind' (mock)"), miner: name, services: services)
         )
         miner.environment = try environment(fields, miner: name)
+        miner.fleetHost = try fleetHost(fields[Self.fleetHostKey], miner: name)
         if let value = fields["max_rss"] { miner.maxRSS = try byteSize(value, miner: name, field: "max_rss") }
         if let value = fields["depends_on"] {
             miner.services = try names(value, miner: name, field: "depends_on")

@@ -1,6 +1,8 @@
 /// One miner worker: its identity, where it listens and how it streams.
 public struct MinerConfig: Sendable, Equatable {
     public var name: String
+    /// The fleet host that runs it (`fleet_host`); nil: every host's supervisor runs it.
+    public var fleetHost: String?
     /// SS58 address of the miner's hotkey.
     public var hotkey: String
     public var host: String

@@ -15,6 +15,10 @@ public struct MinersConfig: Sendable, Equatable {
     public var retention = RetentionConfig()
     /// Webhooks told of crash loops, deregistrations, full disks and the like.
     public var alerts = AlertsConfig()
+    /// Replication of the log to the fleet's PostgreSQL (`fleet:`); nil: none.
+    public var fleet: FleetConfig?
+    /// The fleet host whose part this is (`part(host:)`); nil: the whole file.
+    public var selectedHost: String?
 
     public static let defaultDatabase = "miners.sqlite"
 

@@ -8,6 +8,8 @@ public struct RetentionConfig: Sendable, Equatable {
     public var requests: Double? = 90 * RetentionConfig.day
     /// `request_rollups` rows: one per hour, miner, validator and outcome.
     public var rollups: Double?
+    /// With `fleet:` set: rows not yet replicated to PostgreSQL are never deleted.
+    public var keepUnreplicated = false
 
     public static let day = 86_400.0
     /// The shortest horizon: rollups are made an hour after the hour ends (a request is written

@@ -5,6 +5,8 @@ import Foundation
 /// miners that need it (`backend.service`, `depends_on`).
 public struct ServiceConfig: Sendable, Equatable {
     public var name: String
+    /// The fleet host that runs it (`fleet_host`); nil: every host's supervisor runs it.
+    public var fleetHost: String?
     /// The program and its arguments, run as given: no shell, no expansion.
     public var command: [String]
     /// Working directory; nil: the supervisor's.

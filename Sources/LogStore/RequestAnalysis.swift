@@ -7,9 +7,13 @@ public enum RequestAnalysis {
     /// What a group can be keyed or filtered by.
     public enum Dimension: String, CaseIterable, Sendable {
         case miner, hotkey, backend, batchSize = "batch-size", validator
+        /// The machine (`fleet.host`): a column of the fleet's PostgreSQL tables; one SQLite log
+        /// is one machine's, so there every row's host is '-'.
+        case host
 
         var column: String {
             switch self {
+            case .host: "'-'"
             case .miner: "worker"
             case .hotkey: "miner_hotkey"
             case .backend: "backend"

@@ -28,6 +28,11 @@ public struct RetentionPass: Sendable {
     public let rollups: Double?
     /// Rows per delete transaction.
     public var chunk = 500
+    /// Fleet replication (`fleet:` set): rows above their table's `replication_progress` id
+    /// (not yet in PostgreSQL) are never deleted; batches and timeouts follow their requests.
+    public var keepUnreplicated = false
+    /// The last replicated id per table, read at the start of `run` when `keepUnreplicated`.
+    private var replicated: [String: Int64]?
     /// Hours rolled up are those that ended this long ago: a request is written when it ends,
     /// up to `max_request_timeout` (an hour at most) after it was received.
     public static let settle = 2 * 3600.0
@@ -48,6 +53,12 @@ public struct RetentionPass: Sendable {
     /// Runs the round as of `now` (Unix seconds); stops early, with what it did, when cancelled.
     /// `report` hears the progress after each step, for long first rounds.
     public func run(now: Double, report: @Sendable (Progress) -> Void = { _ in }) async throws -> Progress {
+        var pass = self
+        if keepUnreplicated { pass.replicated = try await database.read { try ReplicationProgress.lastIDs($0) } }
+        return try await pass.runKeeping(now: now, report: report)
+    }
+
+    private func runKeeping(now: Double, report: @Sendable (Progress) -> Void) async throws -> Progress {
         var progress = Progress()
         let settled = RequestRollups.hourStart(now - Self.settle)
         try await rollUp(until: settled, &progress)
@@ -161,7 +172,8 @@ public struct RetentionPass: Sendable {
     /// walk stops at the first too new.
     private func oldRequests(_ db: Database, after id: Int64, before: Double) throws -> (ids: [Int64], last: Bool) {
         // Cast by SQLite: a worker's row with a text time reads as 0 (old) instead of trapping.
-        let rows = try Row.fetchAll(db, sql: "SELECT id, CAST(received_at AS REAL) FROM requests WHERE id > ? ORDER BY id LIMIT ?", arguments: [id, chunk])
+        // Fleet: never past the last replicated request (its batches and timeouts go with it).
+        let rows = try Row.fetchAll(db, sql: "SELECT id, CAST(received_at AS REAL) FROM requests WHERE id > ? AND id <= ? ORDER BY id LIMIT ?", arguments: [id, keptAbove("requests"), chunk])
         let old = rows.prefix { ($0[1] as Double? ?? 0) < before }.map { $0[0] as Int64 }
         return (old, old.count < rows.count || rows.count < chunk)
     }
@@ -222,15 +234,22 @@ public struct RetentionPass: Sendable {
         ]
         var deleted = 0
         for (table, keep) in tables {
+            let bound = keptAbove(table)  // fleet: nothing not yet replicated
             deleted += try await inSteps { [chunk] db in
                 guard try db.tableExists(table) else { return (true, 0) }
                 try db.execute(sql: """
-                    DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) WHERE at < ? AND id NOT IN (\(keep)) ORDER BY id LIMIT ?)
-                    """, arguments: [before, chunk])
+                    DELETE FROM \(table) WHERE id IN (SELECT id FROM \(table) WHERE at < ? AND id <= ? AND id NOT IN (\(keep)) ORDER BY id LIMIT ?)
+                    """, arguments: [before, bound, chunk])
                 return (db.changesCount < chunk, db.changesCount)
             }
         }
         return deleted
+    }
+
+    /// The highest id of `table` that may be deleted: its last replicated id with `fleet:`.
+    private func keptAbove(_ table: String) -> Int64 {
+        guard let replicated else { return Int64.max }
+        return ReplicationProgress.replicatedID(of: table, in: replicated)
     }
 
     /// Rollups of hours before `before`, a day of hours per transaction.

@@ -4,9 +4,10 @@ import Config
 /// keys — see `Config`) and that each miner's and service's port is free. `miners check` runs only this.
 public enum ConfigCheck {
     /// Loads and checks `path`. Ports in `ownPorts` (held by this supervisor's running workers)
-    /// count as free.
-    public static func run(path: String, ownPorts: Set<String> = []) throws(ConfigError) -> MinersConfig {
-        let config = try MinersConfig.load(path: path)
+    /// count as free. With `host`, only that fleet host's part is checked and returned.
+    public static func run(path: String, ownPorts: Set<String> = [], host: String? = nil) throws(ConfigError) -> MinersConfig {
+        var config = try MinersConfig.load(path: path)
+        if let host { config = try config.part(host: host) }
         for service in config.services where !ownPorts.contains(key(host: service.host, port: service.port)) {
             if let problem = PortCheck.problem(host: service.host, port: service.port) {
                 throw ConfigError(file: path, service: service.name, field: "port", message: problem)

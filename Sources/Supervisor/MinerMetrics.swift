@@ -59,6 +59,7 @@ public actor MinerMetrics {
         }
         try setStandingGauges(miners: status.map(\.name))
         try setAlertGauges()
+        try setReplicationGauges()  // fleet:
         return registry.emitToString()
     }
 

@@ -42,7 +42,8 @@ public struct RetentionService: Service {
     /// One round; a failure is logged and the next round tries again.
     func round() async {
         let horizons = await retention()
-        let pass = RetentionPass(database: database, batches: horizons.batches, requests: horizons.requests, rollups: horizons.rollups)
+        var pass = RetentionPass(database: database, batches: horizons.batches, requests: horizons.requests, rollups: horizons.rollups)
+        pass.keepUnreplicated = horizons.keepUnreplicated  // fleet: rows not yet in PostgreSQL stay
         do {
             let progress = try await pass.run(now: clock.now())
             if !progress.isEmpty { logger.info("retention: \(progress)") }

@@ -165,7 +165,7 @@ public actor Supervisor {
         }
         for service in config.services { ownPorts.insert(ConfigCheck.key(host: service.host, port: service.port)) }
         if let port = config.supervisor.metricsPort { ownPorts.insert("\(config.supervisor.metricsHost):\(port)") }
-        let new = try ConfigCheck.run(path: config.file, ownPorts: ownPorts)
+        let new = try ConfigCheck.run(path: config.file, ownPorts: ownPorts, host: config.selectedHost)
         guard new.database == config.database else {
             throw ConfigError(file: config.file, field: "database", message: "cannot change while the supervisor runs (it is \(config.database)); restart the supervisor")
         }

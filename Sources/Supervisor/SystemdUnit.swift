@@ -19,6 +19,8 @@ public struct SystemdUnit: Sendable, Equatable {
     public var user: Bool
     /// `Environment=` lines, in order.
     public var environment: [(key: String, value: String)]
+    /// The fleet host whose part it runs (`supervise --host NAME`); nil: none given.
+    public var host: String?
 
     /// `TimeoutStartSec`: generous, for the metagraph snapshots fetched from the chain before the
     /// miners start and `READY=1` is sent.
@@ -28,8 +30,9 @@ public struct SystemdUnit: Sendable, Equatable {
 
     public init(
         config: MinersConfig, executable: String, configPath: String, workingDirectory: String, user: Bool = false,
-        environment: [(key: String, value: String)] = []
+        environment: [(key: String, value: String)] = [], host: String? = nil
     ) {
+        self.host = host
         self.executable = executable
         self.configPath = configPath
         self.workingDirectory = workingDirectory
@@ -42,7 +45,7 @@ public struct SystemdUnit: Sendable, Equatable {
     public static func == (a: SystemdUnit, b: SystemdUnit) -> Bool {
         a.executable == b.executable && a.configPath == b.configPath && a.workingDirectory == b.workingDirectory
             && a.supervisorGracePeriod == b.supervisorGracePeriod && a.serviceGracePeriods == b.serviceGracePeriods
-            && a.user == b.user && a.environment.map(\.key) == b.environment.map(\.key)
+            && a.user == b.user && a.host == b.host && a.environment.map(\.key) == b.environment.map(\.key)
             && a.environment.map(\.value) == b.environment.map(\.value)
     }
 
@@ -61,7 +64,7 @@ public struct SystemdUnit: Sendable, Equatable {
         for (what, path) in [("the miners binary", executable), ("the config file", configPath), ("the working directory", workingDirectory)] {
             guard path.hasPrefix("/") else { throw Problem(description: "\(what) \(path) is not an absolute path") }
         }
-        let exec = try [executable, "supervise", configPath].map { word throws(Problem) in try Self.execWord(word) }
+        let exec = try ([executable, "supervise", configPath] + (host.map { ["--host", $0] } ?? [])).map { word throws(Problem) in try Self.execWord(word) }
         let environmentLines = try environment.map { entry throws(Problem) in
             try "Environment=" + Self.environmentAssignment(key: entry.key, value: entry.value)
         }

@@ -49,12 +49,16 @@ struct InstallSystemdCommand: AsyncParsableCommand {
     @Option(name: .long, help: "An Environment= line for the supervisor, KEY=VALUE (repeatable).")
     var env: [String] = []
 
+    @Option(name: .long, help: "The fleet host whose part the unit runs (`supervise --host NAME`), for a config whose miners name their fleet_host.")
+    var host: String?
+
     func run() async throws {
         let directory = FileManager.default.currentDirectoryPath
         let configPath = Self.absolute(self.config, in: directory)
         let config: MinersConfig
         do {
-            config = try MinersConfig.load(path: configPath)
+            config = try host.map { host throws(ConfigError) in try MinersConfig.load(path: configPath).part(host: host) }
+                ?? MinersConfig.load(path: configPath)
         } catch {
             printError("config error: \(error)")
             throw ExitCode(1)
@@ -71,7 +75,7 @@ struct InstallSystemdCommand: AsyncParsableCommand {
             }
             let unit = SystemdUnit(
                 config: config, executable: Self.absolute(SuperviseCommand.executablePath(), in: directory),
-                configPath: configPath, workingDirectory: directory, user: user, environment: environment
+                configPath: configPath, workingDirectory: directory, user: user, environment: environment, host: host
             )
             text = try unit.text()
         } catch {

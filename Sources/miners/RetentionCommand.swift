@@ -41,7 +41,8 @@ struct RetentionCommand: AsyncParsableCommand {
         let retention = config.retention
         func horizon(_ seconds: Double?) -> String { seconds.map { "\(Int($0 / 86_400))d" } ?? "forever" }
         print("\(config.database): batches \(horizon(retention.batches)), requests \(horizon(retention.requests)), rollups \(horizon(retention.rollups))")
-        let pass = RetentionPass(database: database, batches: retention.batches, requests: retention.requests, rollups: retention.rollups)
+        var pass = RetentionPass(database: database, batches: retention.batches, requests: retention.requests, rollups: retention.rollups)
+        pass.keepUnreplicated = retention.keepUnreplicated  // fleet: rows not yet in PostgreSQL stay
         let progress = try await pass.run(now: now ?? Date().timeIntervalSince1970) { progress in print("  \(progress)") }
         let state = try RetentionState.read(database)
         func date(_ time: Double) -> String { time == 0 ? "-" : ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: time)) }

@@ -68,10 +68,11 @@ struct StatusCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Analyse up to this time (default now).")
     var to: String?
 
-    @Option(name: .long, help: "Group the analysis by miner, hotkey, backend, batch-size, validator (comma-separated).")
+    @Option(name: .long, help: "Group the analysis by miner, hotkey, backend, batch-size, validator, host (comma-separated; host: of a postgres:// --db).")
     var by: String?
 
     @Option(name: .long, help: "Only these miners (comma-separated).") var miner: String?
+    @Option(name: .long, help: "Only these hosts (comma-separated; fleet.host of a postgres:// --db).") var host: String?
     @Option(name: .long, help: "Only these validator hotkeys (comma-separated).") var validator: String?
     @Option(name: .long, help: "Only these backends (comma-separated).") var backend: String?
     @Option(name: .customLong("batch-size"), help: "Only these batch sizes (comma-separated).") var batchSize: String?
@@ -110,7 +111,7 @@ struct StatusCommand: AsyncParsableCommand {
                 return dimension
             }
         }
-        query.filters = [.miner: list(miner), .validator: list(validator), .backend: list(backend), .batchSize: list(batchSize)]
+        query.filters = [.miner: list(miner), .validator: list(validator), .backend: list(backend), .batchSize: list(batchSize), .host: list(host)]
         return query
     }
 
@@ -121,7 +122,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// The status; with a sampler (--watch), each process's CPU and memory too.
     func show(sampler: ProcessUsageSampler?) async throws {
-        let databasePath = try target.database()
+        let databasePath = try FleetStatus.localDatabase(target)
         if let run { return try showRun(run, databasePath: databasePath) }
         let now = Date().timeIntervalSince1970
         // Read while the database is queried; the analysis of a window does not show it.
@@ -142,6 +143,7 @@ struct StatusCommand: AsyncParsableCommand {
         var chain: [ChainStatus] = []
         var standing: [HotkeyStanding] = []
         var alerts: [AlertRecord] = []
+        var replication: ReplicationProgress.Status?  // fleet: what is not yet in PostgreSQL
         if FileManager.default.fileExists(atPath: databasePath) {
             let database = try LogDatabase.open(path: databasePath)
             activity = try StatusQueries.activity(database, since: now - 300)
@@ -152,6 +154,7 @@ struct StatusCommand: AsyncParsableCommand {
             chain = try ChainStatus.latest(database)
             standing = try HotkeyStanding.all(database)
             alerts = try AlertRecord.firing(database)
+            replication = try await database.read { try ReplicationProgress.status($0, now: now) }
         }
 
         var rows: [MinerStatus] = live?.miners ?? []
@@ -176,13 +179,7 @@ struct StatusCommand: AsyncParsableCommand {
         var query: RequestAnalysis.Query?
         if wantsAnalysis {
             let window = try analysisQuery(now: now)
-            let paths = target.db.isEmpty ? [databasePath] : target.db
-            let databases = try paths.map { path -> DatabaseQueue in
-                guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path)") }
-                return try LogDatabase.open(path: path)
-            }
-            analysis = try RequestAnalysis.run(databases, window)
-            coverage = try RequestAnalysis.coverage(databases, window)
+            (analysis, coverage) = try await FleetStatus.analysis(target.db.isEmpty ? [databasePath] : target.db, window)
             query = window
         }
         if csv, let analysis, let query {
@@ -204,6 +201,7 @@ struct StatusCommand: AsyncParsableCommand {
                 chain: chain,
                 standing: standing,
                 alertsFiring: alerts,
+                replication: replication,
                 backends: backendMiners.isEmpty ? nil : backends,
                 services: live?.services,
                 miners: rows.map { row in
@@ -319,6 +317,18 @@ struct StatusCommand: AsyncParsableCommand {
             print("\nalerts firing (as last posted to the webhooks of alerts:):")
             print(align([["ALERT", "SUBJECT", "SINCE", "DETAIL"]] + alerts.map { [$0.kind, $0.subject, duration(max(0, now - $0.since)) + " ago", String($0.detail.prefix(120))] }))
         }
+        if let replication {
+            // fleet: the rows this host has not yet copied to the fleet's PostgreSQL.
+            let success = replication.lastSuccessAt.map { duration(max(0, now - $0)) + " ago" } ?? "never"
+            print("\nfleet replication (host \(replication.host ?? "-")): lag \(duration(replication.lagSeconds)), \(replication.backlog) rows waiting, last success \(success)"
+                + (replication.drainRate.map { String(format: ", last backlog drained at %.0f rows/s", $0) } ?? ""))
+            if let error = replication.lastError, let at = replication.lastErrorAt, at > (replication.lastSuccessAt ?? 0) {
+                print("last error \(duration(max(0, now - at))) ago: \(error)")
+            }
+            print(align([["TABLE", "WAITING", "OLDEST WAITING", "REPLICATED"]] + replication.tables.map {
+                [$0.table, String($0.backlog), $0.oldestUnreplicatedAt.map { duration(max(0, now - $0)) + " ago" } ?? "-", String($0.replicated)]
+            }))
+        }
         if let analysis, let query {
             print("\nrequests from \(Date(timeIntervalSince1970: query.from).formatted(.iso8601)) to \(Date(timeIntervalSince1970: query.to).formatted(.iso8601)):")
             if let note = coverage?.note { print(note) }
@@ -400,6 +410,8 @@ struct StatusOutput: Encodable {
     var standing: [HotkeyStanding]
     /// The alerts whose newest message to the webhooks says firing (`alerts:`).
     var alertsFiring: [AlertRecord]
+    /// fleet: rows not yet replicated to PostgreSQL, per table (absent: never replicated).
+    var replication: ReplicationProgress.Status?
     /// The model servers of a --config's miners; absent without one, or with an analysis.
     var backends: [BackendHealth]?
     /// The services the supervisor runs; absent without a supervisor.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Config
+import Fleet
 import Foundation
 import LogStore
 import Logging
@@ -60,6 +61,9 @@ struct SuperviseCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Run only this fleet host's part: the miners and services with this fleet_host and those without one (default: this machine's host name when the config names hosts, else everything).")
+    var host: String?
+
     func run() async throws {
         // A write to a worker's pipe, or to a closed terminal, fails with EPIPE rather than
         // killing the supervisor.
@@ -79,7 +83,7 @@ struct SuperviseCommand: AsyncParsableCommand {
             // ports are taken (by the first one's workers).
             let database = try MinersConfig.databasePath(of: self.config)
             lock = try SupervisorLock(database: database)
-            config = try ConfigCheck.run(path: self.config)
+            config = try ConfigCheck.run(path: self.config, host: try host ?? MinersConfig.load(path: self.config).defaultHost)
         } catch {
             printError(error is ConfigError ? "config error: \(error)" : "\(error)")
             throw ExitCode(1)
@@ -123,6 +127,15 @@ struct SuperviseCommand: AsyncParsableCommand {
             database: try LogDatabase.open(path: config.database), retention: { await supervisor.config.retention }, logger: logger,
             firstDelay: ProcessInfo.processInfo.environment["MINERS_RETENTION_DELAY_SECONDS"].flatMap(Double.init).map { min(max($0, 0), 3600) } ?? 60
         )))
+        // fleet: the log's new rows copied to the fleet's PostgreSQL, on a connection of its own
+        // (nothing on the request path waits for it; a failure is retried, never fatal). The
+        // fleet: of the config at start is used until the supervisor restarts.
+        if let fleet = config.fleet {
+            services.append(.init(
+                service: Replicator(fleet: fleet, database: try LogDatabase.open(path: config.database), logger: logger),
+                successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore
+            ))
+        }
         if let port = config.supervisor.metricsPort {
             let metrics = try MinerMetrics(database: database, miners: config.miners.map(\.name), services: config.services.map(\.name))
             services.append(.init(
@@ -157,7 +170,7 @@ struct SuperviseCommand: AsyncParsableCommand {
         var configuration = ServiceGroupConfiguration(services: services, logger: logger)
         configuration.gracefulShutdownSignals = [.sigterm, .sigint]
 
-        logger.notice("supervising \(config.services.count) services and \(config.miners.count) miners of \(config.file); database \(config.database), logs in \(config.logDirectory)/")
+        logger.notice("supervising \(config.services.count) services and \(config.miners.count) miners of \(config.file)\(config.selectedHost.map { " (host \($0))" } ?? ""); database \(config.database), logs in \(config.logDirectory)/")
         var failure: (any Error)?
         do {
             try await ServiceGroup(configuration: configuration).run()

@@ -1,0 +1,166 @@
+"""fleet: (issue #19, part 1): a real supervisor with two mock miners replicates its log to a
+real PostgreSQL (Debian's, a cluster of this test's own). Requests by `miners simulate`;
+PostgreSQL is stopped for a while and started again; then every SQLite row is in PostgreSQL
+exactly once (counts and ids per table) and `miners status` shows a lag of 0."""
+import glob
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from interop_support import HOTKEYS, MINERS_BIN, free_port, wait_until
+
+TABLES = ["requests", "batches", "timeouts", "lifecycle", "chain_events", "log_losses", "standing", "alerts"]
+
+
+def pg_bin():
+    if os.environ.get("PG_BIN"):
+        return Path(os.environ["PG_BIN"])
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
+    if not found:
+        pytest.fail("PostgreSQL is not installed (apt-get install postgresql; .ci/run does it)")
+    return Path(found[-1])
+
+
+class Cluster:
+    """initdb into a temp dir, run as the postgres user when we are root (the server refuses root)."""
+
+    def __init__(self):
+        self.bin = pg_bin()
+        self.root = os.geteuid() == 0
+        self.dir = Path(tempfile.mkdtemp(prefix="miners-fleet-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        if self.root:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+
+    def run(self, tool, *args, check=True):
+        command = [str(self.bin / tool), *args]
+        if self.root:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        out = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=self.dir)
+        if check:
+            assert out.returncode == 0, (command, out.stdout, out.stderr)
+        return out
+
+    def start(self):
+        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "server.log"), "-w", "-t", "60",
+                 "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
+
+    def stop(self):
+        self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
+
+    def sql(self, statement, database="fleet"):
+        out = self.run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
+                       "-At", "-v", "ON_ERROR_STOP=1", "-c", statement)
+        return out.stdout.strip()
+
+
+@pytest.fixture
+def cluster():
+    cluster = Cluster()
+    cluster.start()
+    cluster.sql("CREATE DATABASE fleet", database="postgres")
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(cluster.dir, ignore_errors=True)
+
+
+def status(config):
+    out = subprocess.run([MINERS_BIN, "status", "--config", str(config), "--json"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def simulate(port, hotkey, requests):
+    out = subprocess.run([MINERS_BIN, "simulate", "--port", str(port), "--hotkey", hotkey, "--requests", str(requests),
+                          "--concurrency", "4", "--timeout", "5", "--json"], capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+
+
+def test_every_row_reaches_postgresql_once_across_an_outage(tmp_path, cluster):
+    database = tmp_path / "miners.sqlite"
+    env_file = tmp_path / "fleet.env"
+    env_file.write_text(f"FLEET_PG=postgres://postgres:not-needed-trust@127.0.0.1:{cluster.port}/fleet?sslmode=disable\n")
+    env_file.chmod(0o600)
+    ports = [free_port(), free_port()]
+    metrics = free_port()
+    config = tmp_path / "miners.yaml"
+    config.write_text(f"""database: {database}
+supervisor: {{grace_period: 2, metrics_port: {metrics}}}
+fleet: {{postgres_env: FLEET_PG, env_file: {env_file}, host: interop-host}}
+miners:
+  - {{name: m1, hotkey: {HOTKEYS[0]}, port: {ports[0]}, backend: {{kind: mock}}}}
+  - {{name: m2, hotkey: {HOTKEYS[1]}, port: {ports[1]}, backend: {{kind: mock}}}}
+""")
+    log = open(tmp_path / "supervisor.out", "w")
+    proc = subprocess.Popen([MINERS_BIN, "supervise", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def running():
+            try:
+                return all(m["miner"]["state"] == "running" for m in status(config)["miners"])
+            except AssertionError:  # before the supervisor made the database
+                return False
+
+        assert wait_until(running, 60)
+        for port, hotkey in zip(ports, HOTKEYS):
+            simulate(port, hotkey, 30)
+
+        def backlog():
+            replication = status(config).get("replication")
+            return None if replication is None else sum(t["backlog"] for t in replication["tables"])
+
+        assert wait_until(lambda: backlog() == 0, 60), status(config).get("replication")
+        assert int(cluster.sql("SELECT count(*) FROM requests")) >= 60
+
+        # PostgreSQL goes away; the miners go on answering and logging.
+        cluster.stop()
+        started = time.monotonic()
+        for port, hotkey in zip(ports, HOTKEYS):
+            simulate(port, hotkey, 40)
+        assert time.monotonic() - started < 120
+        assert wait_until(lambda: status(config)["replication"].get("lastError"), 60)
+        down = status(config)["replication"]
+        assert sum(t["backlog"] for t in down["tables"]) > 0
+        assert down["lagSeconds"] > 0
+        assert down["lastError"] and "not-needed-trust" not in down["lastError"]
+        text = urllib.request.urlopen(f"http://127.0.0.1:{metrics}/metrics", timeout=10).read().decode()
+        assert "miners_replication_lag_seconds" in text
+        assert 'miners_replication_backlog_rows{table="requests"}' in text
+
+        # Back: the backlog drains (the replicator retries with backoff, at most 60 s apart).
+        cluster.start()
+        assert wait_until(lambda: backlog() == 0, 120), status(config).get("replication")
+        replication = status(config)["replication"]
+        assert replication["lagSeconds"] == 0
+        human = subprocess.run([MINERS_BIN, "status", "--config", str(config)], capture_output=True, text=True, timeout=60)
+        assert "fleet replication (host interop-host): lag 0" in human.stdout, human.stdout
+        # Every row once: counts and ids per table, the same on both sides (while the supervisor
+        # runs: the rows of its own stop are sent after its next start).
+        local = sqlite3.connect(database)
+        for table in TABLES:
+            count = local.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            server = int(cluster.sql(f"SELECT count(*) FROM {table} WHERE host = 'interop-host'"))
+            assert server == count, (table, count, server)
+            if table == "batches":
+                ids = local.execute("SELECT group_concat(request_id || ':' || seq) FROM (SELECT * FROM batches ORDER BY request_id, seq)").fetchone()[0] or ""
+                remote = cluster.sql("SELECT coalesce(string_agg(request_id || ':' || seq, ',' ORDER BY request_id, seq), '') FROM batches")
+            else:
+                ids = local.execute(f"SELECT group_concat(id) FROM (SELECT id FROM {table} ORDER BY id)").fetchone()[0] or ""
+                remote = cluster.sql(f"SELECT coalesce(string_agg(local_id::text, ',' ORDER BY local_id), '') FROM {table}")
+            assert ids.replace(" ", "") == remote, table
+        assert int(cluster.sql("SELECT count(*) FROM requests")) >= 140
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+        log.close()
+
+
