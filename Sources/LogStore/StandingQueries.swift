@@ -29,23 +29,38 @@ extension StandingRecord {
     /// as missing instead of trapping the decoder, and a number that is not finite as missing
     /// (`status --json` could not write it). The supervisor reads these rows for its metrics.
     init(row: Row) {
-        func value(_ column: String) -> DatabaseValue { row.hasColumn(column) ? row[column] : .null }
-        func text(_ column: String) -> String {
-            switch value(column).storage {
-            case .string(let text): text
-            case .int64(let number): String(number)
-            default: ""
-            }
-        }
-        func int(_ column: String) -> Int? { Int.fromDatabaseValue(value(column)) }
-        func double(_ column: String) -> Double? { Double.fromDatabaseValue(value(column)).flatMap { $0.isFinite ? $0 : nil } }
+        let int = { (column: String) in Self.int(row, column) }
+        let double = { (column: String) in Self.double(row, column) }
         self.init(
-            at: double("at") ?? 0, miner: text("miner"), hotkey: text("hotkey"), network: text("network"), netuid: int("netuid") ?? 0,
-            block: int("block") ?? 0, tempo: int("tempo") ?? 0, registered: (int("registered") ?? 0) != 0, uid: int("uid"),
-            stake: double("stake"), rank: double("rank"), trust: double("trust"), incentive: double("incentive"),
+            at: double("at") ?? 0, miner: Self.text(row, "miner"), hotkey: Self.text(row, "hotkey"), network: Self.text(row, "network"),
+            netuid: int("netuid") ?? 0, block: int("block") ?? 0, tempo: int("tempo") ?? 0, registered: (int("registered") ?? 0) != 0,
+            uid: int("uid"), stake: double("stake"), rank: double("rank"), trust: double("trust"), incentive: double("incentive"),
             emission: double("emission"), lastUpdate: int("last_update"), registrationBlock: int("registration_block"),
             immunityLeft: int("immunity_left")
         )
+    }
+
+    // Functions of their own, not nested in `init(row:)`: Swift 6.3.1's optimizer crashes on the
+    // nested form in a release build ("Found outside of lifetime use", CopyPropagation).
+    @inline(never)
+    private static func stored(_ row: Row, _ column: String) -> DatabaseValue {
+        row.hasColumn(column) ? row[column] : .null
+    }
+
+    @inline(never)
+    private static func text(_ row: Row, _ column: String) -> String {
+        let value = stored(row, column)
+        return String.fromDatabaseValue(value) ?? Int64.fromDatabaseValue(value).map { String($0) } ?? ""
+    }
+
+    @inline(never)
+    private static func int(_ row: Row, _ column: String) -> Int? {
+        Int.fromDatabaseValue(stored(row, column))
+    }
+
+    @inline(never)
+    private static func double(_ row: Row, _ column: String) -> Double? {
+        Double.fromDatabaseValue(stored(row, column)).flatMap { $0.isFinite ? $0 : nil }
     }
 
     /// Each miner's newest `count` rows, newest first.
