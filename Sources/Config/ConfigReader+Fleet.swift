@@ -47,18 +47,7 @@ extension ConfigReader {
         do {
             postgres = try PostgresURL.parse(value)
         } catch {
-            let what: String
-            switch error {
-            case .notPostgres: what = "does not start with postgres:// or postgresql://"
-            case .noHost: what = "has no host (or an invalid one)"
-            case .noUser: what = "has no user (postgres://USER:PASSWORD@HOST/DATABASE)"
-            case .noDatabase: what = "has no database name (postgres://USER:PASSWORD@HOST/DATABASE)"
-            case .badPort: what = "has a port that is not a number from 1 to 65535"
-            case .badSSLMode: what = "has an sslmode other than \(PostgresURL.SSLMode.allCases.map(\.rawValue).joined(separator: ", "))"
-            case .unknownParameter(let key): what = "has the parameter '\(key.filter { $0.isLetter || $0 == "_" })'; only sslmode is understood"
-            case .badEncoding: what = "has a user, password or database that is not valid percent-encoding"
-            }
-            throw self.error(nameNode, field: "fleet.postgres_env", "the value of \(name) is not a PostgreSQL URL: it \(what)")
+            throw self.error(nameNode, field: "fleet.postgres_env", "the value of \(name) is not a PostgreSQL URL: it \(error)")
         }
         var host: String
         if let hostNode = fields["host"] {

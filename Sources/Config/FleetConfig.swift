@@ -67,8 +67,28 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "postgres://\(user)\(password == nil ? "" : ":<secret>")@\(host):\(port)/\(database)?sslmode=\(sslMode.rawValue)" }
 
-    public enum Problem: Error, Equatable {
+    public enum Problem: Error, Equatable, CustomStringConvertible {
         case notPostgres, noHost, noUser, noDatabase, badPort, badSSLMode, unknownParameter(String), badEncoding
+
+        /// What is wrong, after "it" ("the value of X is not a PostgreSQL URL: it …"); never the URL.
+        public var description: String {
+            switch self {
+            case .notPostgres: "does not start with postgres:// or postgresql://"
+            case .noHost: "has no host (or an invalid one)"
+            case .noUser: "has no user (postgres://USER:PASSWORD@HOST/DATABASE)"
+            case .noDatabase: "has no database name (postgres://USER:PASSWORD@HOST/DATABASE)"
+            case .badPort: "has a port that is not a number from 1 to 65535"
+            case .badSSLMode: "has an sslmode other than \(SSLMode.allCases.map(\.rawValue).joined(separator: ", "))"
+            case .unknownParameter(let key): "has the parameter '\(key.filter { $0.isLetter || $0 == "_" })'; only sslmode is understood"
+            case .badEncoding: "has a user, password or database that is not valid percent-encoding or holds a control character"
+            }
+        }
+    }
+
+    /// Whether `text` is meant as a PostgreSQL URL (a `--db` that is not a file).
+    public static func isPostgres(_ text: String) -> Bool {
+        let start = text.prefix(13).lowercased()
+        return start.hasPrefix("postgres://") || start.hasPrefix("postgresql://")
     }
 
     /// Parses `postgres://` or `postgresql://` URLs: user (required), password, host (a name,
@@ -77,9 +97,10 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
     /// database. Problems never quote the text (it holds the password).
     public static func parse(_ text: String) throws(Problem) -> PostgresURL {
         var rest: Substring
-        if text.hasPrefix("postgres://") {
+        let start = text.prefix(13).lowercased()  // the scheme is case-insensitive
+        if start.hasPrefix("postgres://") {
             rest = text.dropFirst("postgres://".count)
-        } else if text.hasPrefix("postgresql://") {
+        } else if start.hasPrefix("postgresql://") {
             rest = text.dropFirst("postgresql://".count)
         } else {
             throw .notPostgres
@@ -91,7 +112,9 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         }
         guard let slash = rest.firstIndex(of: "/") else { throw .noDatabase }
         let authority = rest[..<slash]
-        guard let database = decode(rest[rest.index(after: slash)...]), !database.isEmpty else { throw .noDatabase }
+        let databaseText = rest[rest.index(after: slash)...]
+        guard !databaseText.isEmpty else { throw .noDatabase }
+        guard let database = decode(databaseText) else { throw .badEncoding }
         guard let at = authority.lastIndex(of: "@") else { throw .noUser }
         let credentials = authority[..<at]
         var hostPort = authority[authority.index(after: at)...]
@@ -101,7 +124,8 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
             user = credentials[..<colon]
             password = credentials[credentials.index(after: colon)...]
         }
-        guard let userText = decode(user), !userText.isEmpty else { throw .noUser }
+        guard !user.isEmpty else { throw .noUser }
+        guard let userText = decode(user) else { throw .badEncoding }
         let passwordText = try password.map { (value: Substring) throws(Problem) -> String in
             guard let decoded = decode(value) else { throw .badEncoding }
             return decoded
@@ -137,8 +161,12 @@ public struct PostgresURL: Sendable, Equatable, CustomStringConvertible {
         return PostgresURL(user: userText, password: passwordText.map(Secret.init), host: host, port: port, database: database, sslMode: sslMode)
     }
 
+    /// Percent-escapes decoded; nil when the text or what it decodes to holds a control character
+    /// (a NUL or a newline would reach the server's startup message and every log line).
     private static func decode(_ text: Substring) -> String? {
-        guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
-        return String(text).removingPercentEncoding
+        guard text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }), let decoded = String(text).removingPercentEncoding,
+              decoded.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7f })
+        else { return nil }
+        return decoded
     }
 }

@@ -1,61 +1,8 @@
+import Config
 import Foundation
 import LogStore
 import Logging
 import PostgresNIO
-
-/// A `postgres://user:password@host:port/database` URL, parsed; `redacted` (the password as
-/// `***`) is the only form ever printed, and errors are scrubbed of the password.
-public struct FleetURL: Sendable, CustomStringConvertible {
-    public let host: String
-    public let port: Int
-    public let user: String
-    let password: String?
-    public let database: String?
-    public let redacted: String
-
-    public static func isPostgres(_ text: String) -> Bool {
-        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
-    }
-
-    public init(_ text: String) throws {
-        guard Self.isPostgres(text), let parts = URLComponents(string: text), let host = parts.host, !host.isEmpty else {
-            throw FleetAnalysisError("not a postgres://user:password@host:port/database URL: \(Self.redact(text))")
-        }
-        self.host = host
-        port = parts.port ?? 5432
-        user = parts.user ?? "postgres"
-        password = parts.password
-        let name = String(parts.path.drop(while: { $0 == "/" }))
-        database = name.isEmpty ? nil : name
-        if let mode = parts.queryItems?.first(where: { $0.name == "sslmode" })?.value, !["disable", "allow", "prefer"].contains(mode) {
-            throw FleetAnalysisError("sslmode=\(mode) is not supported by the fleet analysis yet: \(Self.redact(text))")
-        }
-        redacted = Self.redact(text)
-    }
-
-    public var description: String { redacted }
-
-    /// The URL with any password replaced by `***`.
-    public static func redact(_ text: String) -> String {
-        guard let at = text.range(of: "@", options: .backwards), let scheme = text.range(of: "://"), scheme.upperBound < at.lowerBound,
-              let colon = text[scheme.upperBound..<at.lowerBound].firstIndex(of: ":") else { return text }
-        return text[..<text.index(after: colon)] + "***" + text[at.lowerBound...]
-    }
-
-    /// A message with the password (raw or percent-encoded) taken out.
-    func scrub(_ message: String) -> String {
-        guard let password, !password.isEmpty else { return message }
-        var result = message.replacingOccurrences(of: password, with: "***")
-        if let encoded = password.addingPercentEncoding(withAllowedCharacters: .urlPasswordAllowed) {
-            result = result.replacingOccurrences(of: encoded, with: "***")
-        }
-        return result
-    }
-
-    var configuration: PostgresConnection.Configuration {
-        .init(host: host, port: port, username: user, password: password, database: database, tls: .disable)
-    }
-}
 
 public struct FleetAnalysisError: Error, CustomStringConvertible {
     public let description: String
@@ -64,7 +11,7 @@ public struct FleetAnalysisError: Error, CustomStringConvertible {
 
 /// `miners status --since/--by` and `miners report` over the fleet's PostgreSQL: the same
 /// `RequestAnalysis.Figures` as over SQLite, computed in PostgreSQL. A window is read as whole
-/// days from the daily rollups (`fleet_rollups`, `fleet_ttfb`, migrations/postgres/0002), the
+/// days from the daily rollups (`fleet_rollups`, `fleet_ttfb_histograms`, migrations/postgres/0002 and 0003), the
 /// whole hours around them from the hourly ones, and the partial hours at its edges from raw
 /// rows: counts, items and means exact, percentiles of the time to first batch within 1%.
 public enum FleetAnalysis {
@@ -143,11 +90,72 @@ public enum FleetAnalysis {
     }
 
     /// The figures of the window, grouped and filtered as the query says.
-    public static func run(_ url: FleetURL, _ query: RequestAnalysis.Query) async throws -> [RequestAnalysis.Figures] {
-        try await withConnection(url) { try await run($0, query) }
+    public static func run(_ url: PostgresURL, _ query: RequestAnalysis.Query) async throws -> [RequestAnalysis.Figures] {
+        try RequestAnalysis.run([], query, adding: try await totals(url, query))
     }
 
-    static func run(_ connection: PostgresConnection, _ query: RequestAnalysis.Query) async throws -> [RequestAnalysis.Figures] {
+    /// The window's groups, each keyed as `RequestAnalysis.key` and possibly in several parts,
+    /// to add up with other databases' groups. The sums and the histogram are read at once, on
+    /// two connections (two server processes).
+    public static func totals(_ url: PostgresURL, _ query: RequestAnalysis.Query) async throws -> [RequestAnalysis.KeyedTotals] {
+        try await FleetDatabase.withConnections(url, count: 2, logger: logger) { try await totals($0[0], $0[1], query) }
+    }
+
+    static func totals(
+        _ first: PostgresConnection, _ second: PostgresConnection, _ query: RequestAnalysis.Query
+    ) async throws -> [RequestAnalysis.KeyedTotals] {
+        try await sameSnapshot(first, second) { try await totalsInSnapshot(first, second, query) }
+    }
+
+    /// `body` with both connections in one read-only transaction snapshot (the second imports the
+    /// first's), so the counts and the percentiles describe the same rows while hosts replicate.
+    static func sameSnapshot<T: Sendable>(
+        _ first: PostgresConnection, _ second: PostgresConnection, _ body: () async throws -> T
+    ) async throws -> T {
+        guard first !== second else { return try await body() }
+        try await first.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+        var snapshot = ""
+        for try await id in try await first.query("SELECT pg_export_snapshot()", logger: logger).decode(String.self) { snapshot = id }
+        // Its id goes into SET (which takes no parameters): only the characters PostgreSQL uses.
+        guard !snapshot.isEmpty, snapshot.utf8.count <= 64,
+              snapshot.unicodeScalars.allSatisfy({ CharacterSet(charactersIn: "0123456789ABCDEFabcdef-").contains($0) })
+        else { throw FleetAnalysisError("the server exported an unexpected snapshot id") }
+        try await second.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
+        try await second.query(PostgresQuery(unsafeSQL: "SET TRANSACTION SNAPSHOT '\(snapshot)'"), logger: logger)
+        let result = try await body()
+        try await second.query("COMMIT", logger: logger)
+        try await first.query("COMMIT", logger: logger)
+        return result
+    }
+
+    static func totalsInSnapshot(
+        _ first: PostgresConnection, _ second: PostgresConnection, _ query: RequestAnalysis.Query
+    ) async throws -> [RequestAnalysis.KeyedTotals] {
+        async let histograms = histograms(second, query)
+        var parts = try await sums(first, query)
+        let keys = Set(parts.map(\.key))
+        for (key, buckets) in try await histograms where keys.contains(key) {
+            var totals = RequestAnalysis.Totals()
+            totals.ttfbBuckets = buckets
+            parts.append((key, totals))
+        }
+        if query.largeBatch != RequestRollups.largeBatch {
+            for (key, count) in try await batchesAboveLimit(first, query) where keys.contains(key) {
+                var totals = RequestAnalysis.Totals()
+                totals.batchesAboveLimit = count
+                parts.append((key, totals))
+            }
+        }
+        return parts
+    }
+
+    static func key(_ cells: PostgresRandomAccessRow, count: Int) throws -> String {
+        RequestAnalysis.key(try (0..<count).map { try cells[$0].decode(String.self) })
+    }
+
+    /// Counts, sums and means per group and outcome: rollup rows of whole periods, raw rows of
+    /// the partial hours at the edges.
+    static func sums(_ connection: PostgresConnection, _ query: RequestAnalysis.Query) async throws -> [RequestAnalysis.KeyedTotals] {
         let plan = Plan(from: query.from, to: query.to)
         let keys = keyColumns(query)
         let keyNames = keys.indices.map { "k\($0)" }
@@ -203,81 +211,127 @@ public enum FleetAnalysis {
             SELECT \((keyNames + ["outcome", "reason"] + aggregates).joined(separator: ", "))
             FROM (\(parts.joined(separator: "\nUNION ALL\n"))) u GROUP BY \(group)
             """
-        var groups: [String: RequestAnalysis.Totals] = [:]
+        var groups: [RequestAnalysis.KeyedTotals] = []
         let n = keys.count
         for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: sums.binds), logger: logger) {
             let cells = row.makeRandomAccess()
             func text(_ index: Int) throws -> String { try cells[index].decode(String.self) }
             func int(_ index: Int) throws -> Int { try cells[index].decode(Int.self) }
             func double(_ index: Int) throws -> Double { try cells[index].decode(Double.self) }
-            let key = try (0..<n).map(text).joined(separator: "\u{1F}")
             let outcome = try text(n), reason = try text(n + 1)
             var values: [String: Int] = [:]
             var reals: [String: Double] = [:]
             for (offset, column) in sumColumns.enumerated() {
                 if column.hasSuffix("_sum") { reals[column] = try double(n + 2 + offset) } else { values[column] = try int(n + 2 + offset) }
             }
-            var totals = groups[key] ?? RequestAnalysis.Totals()
             let requests = values["requests"]!
             guard RequestRecord.outcomes.contains(outcome), requests != 0 else { continue }
-            totals.requests += requests
-            totals.outcomes[outcome, default: 0] += requests
-            if outcome == "rejected" { totals.rejections[reason, default: 0] += requests }
-            totals.itemsSent += values["items_sent"]!
-            if outcome.hasSuffix("_timeout") { totals.itemsSentBeforeTimeout += values["items_sent"]! }
-            totals.itemsUnsent += values["items_unsent"]!
-            totals.itemsGenerated += values["items_generated"]!
-            totals.bytesSent += values["bytes_sent"]!
-            totals.largestBatch = max(totals.largestBatch, values["largest_batch"]!)
-            totals.batchesAboveLimit += values["batches_over_200"]!
-            func add(_ mean: inout RequestAnalysis.Mean, _ sum: Double, _ count: Int) {
-                mean.sum += sum
-                mean.count += count
-            }
+            // One part per row: GroupTotals adds the parts up (saturating, never trapping).
+            var totals = RequestAnalysis.Totals()
+            totals.requests = requests
+            totals.outcomes[outcome] = requests
+            if outcome == "rejected" { totals.rejections[reason] = requests }
+            totals.itemsSent = values["items_sent"]!
+            if outcome.hasSuffix("_timeout") { totals.itemsSentBeforeTimeout = values["items_sent"]! }
+            totals.itemsUnsent = values["items_unsent"]!
+            totals.itemsGenerated = values["items_generated"]!
+            totals.bytesSent = values["bytes_sent"]!
+            totals.largestBatch = values["largest_batch"]!
+            totals.batchesAboveLimit = values["batches_over_200"]!
             let streamedCount = values["total_n"]!
-            add(&totals.total, reals["total_s_sum"]!, streamedCount)
-            add(&totals.batches, Double(values["batches"]!), streamedCount)
-            add(&totals.finalAnswer, Double(values["final_answers"]!), streamedCount)
-            add(&totals.arrivalLag, reals["arrival_lag_s_sum"]!, values["arrival_lag_n"]!)
-            add(&totals.queueWait, reals["queue_wait_s_sum"]!, values["queue_wait_n"]!)
-            add(&totals.timeout, reals["timeout_s_sum"]!, values["timeout_n"]!)
-            add(&totals.deliveredShare, reals["delivered_sum"]!, values["delivered_n"]!)
-            add(&totals.batchGap, reals["batch_gap_s_sum"]!, values["batch_gap_n"]!)
-            groups[key] = totals
+            totals.total = .init(sum: reals["total_s_sum"]!, count: streamedCount)
+            totals.batches = .init(sum: Double(values["batches"]!), count: streamedCount)
+            totals.finalAnswer = .init(sum: Double(values["final_answers"]!), count: streamedCount)
+            totals.arrivalLag = .init(sum: reals["arrival_lag_s_sum"]!, count: values["arrival_lag_n"]!)
+            totals.queueWait = .init(sum: reals["queue_wait_s_sum"]!, count: values["queue_wait_n"]!)
+            totals.timeout = .init(sum: reals["timeout_s_sum"]!, count: values["timeout_n"]!)
+            totals.deliveredShare = .init(sum: reals["delivered_sum"]!, count: values["delivered_n"]!)
+            totals.batchGap = .init(sum: reals["batch_gap_s_sum"]!, count: values["batch_gap_n"]!)
+            groups.append((try Self.key(cells, count: n), totals))
         }
+        return groups
+    }
 
-        // Times to first batch: the histogram rows of the periods and the raw rows' buckets.
+    /// Times to first batch per group: the histogram rows of the periods and the raw rows' buckets.
+    static func histograms(_ connection: PostgresConnection, _ query: RequestAnalysis.Query) async throws -> [String: [Int: Int]] {
+        let plan = Plan(from: query.from, to: query.to)
+        let keys = keyColumns(query)
+        let n = keys.count
         var ttfb = Statement()
-        var histogramParts: [String] = []
+        var parts: [String] = []
+        // Each part gives (key, first bucket, counts): the stored arrays of the periods
+        // (migrations/postgres/0003), the raw rows' buckets one count each.
         for period in plan.periods {
-            histogramParts.append("""
-                SELECT \((keys + ["bucket", "n"]).joined(separator: ", ")) FROM fleet_ttfb
+            parts.append("""
+                SELECT \((keys + ["first_bucket", "counts"]).joined(separator: ", ")) FROM fleet_ttfb_histograms
                 WHERE span = \(period.span) AND period_start >= \(ttfb.bind(period.range.from)) AND period_start < \(ttfb.bind(period.range.to))\(ttfb.filters(query))
                 """)
         }
         for stretch in plan.raw {
-            histogramParts.append("""
-                SELECT \((keys + ["fleet_ttfb_bucket(r.first_batch_at - r.received_at) AS bucket", "1::bigint AS n"]).joined(separator: ", "))
+            parts.append("""
+                SELECT \((keys + ["fleet_ttfb_bucket(r.first_batch_at - r.received_at) AS first_bucket", "ARRAY[count(*)] AS counts"]).joined(separator: ", "))
                 FROM requests r WHERE r.received_at >= \(ttfb.bind(stretch.from)) AND r.received_at < \(ttfb.bind(stretch.to))
                     AND r.outcome IN \(streamedOutcomes) AND r.first_batch_at IS NOT NULL\(ttfb.filters(query))
+                GROUP BY \((keys.indices.map { "\($0 + 1)" } + ["\(n + 1)"]).joined(separator: ", "))
                 """)
         }
-        let histogramSQL = """
-            SELECT \((keyNames + ["bucket", "sum(n)::bigint"]).joined(separator: ", "))
-            FROM (\(histogramParts.joined(separator: "\nUNION ALL\n"))) u GROUP BY \((keyNames + ["bucket"]).joined(separator: ", "))
-            """
-        for try await row in try await connection.query(PostgresQuery(unsafeSQL: histogramSQL, binds: ttfb.binds), logger: logger) {
+        guard !parts.isEmpty else { return [:] }
+        // Summed here: an element-wise sum of arrays has no aggregate in PostgreSQL, and
+        // unnesting them there costs a hash aggregation over every bucket of every period.
+        var sums: [String: Histogram] = [:]
+        let sql = parts.joined(separator: "\nUNION ALL\n")
+        for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: ttfb.binds), logger: logger) {
             let cells = row.makeRandomAccess()
-            let key = try (0..<n).map { try cells[$0].decode(String.self) }.joined(separator: "\u{1F}")
-            let bucket = try cells[n].decode(Int.self), count = try cells[n + 1].decode(Int.self)
-            guard count > 0, groups[key] != nil else { continue }
-            groups[key]!.ttfbBuckets[bucket, default: 0] += count
+            let key = try Self.key(cells, count: n)
+            let first = try cells[n].decode(Int.self), counts = try cells[n + 1].decode([Int].self)
+            // Buckets outside fleet_ttfb_bucket's range (-349 to 2000; a hand-written row) are left out.
+            guard (-349...2000).contains(first) else { continue }
+            sums[key, default: Histogram()].add(first: first, counts.prefix(2000 - first + 1))
+        }
+        return sums.mapValues(\.buckets)
+    }
+
+    /// Counts per bucket from `first` on, grown as buckets arrive (a group's span, not every bucket).
+    struct Histogram {
+        var first = 0
+        var counts: [Int] = []
+
+        mutating func add(first start: Int, _ values: ArraySlice<Int>) {
+            guard !values.isEmpty else { return }
+            if counts.isEmpty { first = start }
+            if start < first {
+                counts.insert(contentsOf: repeatElement(0, count: first - start), at: 0)
+                first = start
+            }
+            let missing = start + values.count - first - counts.count
+            if missing > 0 { counts.append(contentsOf: repeatElement(0, count: missing)) }
+            for (index, value) in zip((start - first)..., values) where value != 0 { counts[index] = plus(counts[index], value) }
         }
 
-        // Batches over a limit other than SN1's 200: from the batch rows of the whole periods.
-        if largeBatch != RequestRollups.largeBatch, let first = plan.periods.first, let last = plan.periods.last {
+        var buckets: [Int: Int] {
+            var result: [Int: Int] = [:]
+            for (index, count) in counts.enumerated() where count > 0 { result[first + index] = count }
+            return result
+        }
+    }
+
+    /// `a + b` saturated: counts come from a database other hosts (and hands) write.
+    static func plus(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
+    }
+
+    /// Batches over a limit other than SN1's 200: from the batch rows of the whole periods.
+    static func batchesAboveLimit(_ connection: PostgresConnection, _ query: RequestAnalysis.Query) async throws -> [String: Int] {
+        let plan = Plan(from: query.from, to: query.to)
+        let keys = keyColumns(query)
+        let keyNames = keys.indices.map { "k\($0)" }
+        let n = keys.count
+        var counts: [String: Int] = [:]
+
+        if let first = plan.periods.first, let last = plan.periods.last {
             var large = Statement()
-            let limit = large.bind(largeBatch)
+            let limit = large.bind(query.largeBatch)
             let sql = """
                 SELECT \((keys + ["count(*)::bigint"]).joined(separator: ", "))
                 FROM requests r JOIN batches b ON b.host = r.host AND b.request_id = r.local_id
@@ -287,24 +341,19 @@ public enum FleetAnalysis {
                 """
             for try await row in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: large.binds), logger: logger) {
                 let cells = row.makeRandomAccess()
-                let key = try (0..<n).map { try cells[$0].decode(String.self) }.joined(separator: "\u{1F}")
-                if groups[key] != nil { groups[key]!.batchesAboveLimit += try cells[n].decode(Int.self) }
+                counts[try Self.key(cells, count: n)] = try cells[n].decode(Int.self)
             }
         }
-
-        let minutes = max((query.to - query.from) / 60, 1e-9)
-        let names = query.groupBy.map(\.rawValue)
-        return groups.sorted { $0.key < $1.key }.map { key, totals in
-            let parts = key.isEmpty && n == 0 ? [] : key.split(separator: "\u{1F}", omittingEmptySubsequences: false).map(String.init)
-            return RequestAnalysis.figures(totals, group: Dictionary(uniqueKeysWithValues: zip(names, parts)), minutes: minutes)
-        }
+        return counts
     }
+
 
     /// What `miners report` draws, over the fleet: the window's requests summed in PostgreSQL per
     /// miner, outcome, hour, time-to-first-batch bucket and delivered share (to 1%), the slowest
-    /// requests with their batches, and the per-validator table.
-    public static func report(_ url: FleetURL, from: Double, to: Double, slowest count: Int = 10) async throws -> ReportQueries.Data {
-        try await withConnection(url) { connection in
+    /// requests with their batches, the per-validator table and the hotkeys' standing.
+    public static func report(_ url: PostgresURL, from: Double, to: Double, slowest count: Int = 10) async throws -> ReportQueries.Part {
+        try await FleetDatabase.withConnections(url, count: 2, logger: logger) { connections in
+            let connection = connections[0]
             var requests: [ReportQueries.Request] = []
             var statement = Statement()
             let sql = """
@@ -341,11 +390,32 @@ public enum FleetAnalysis {
             }
             var query = RequestAnalysis.Query(from: from, to: to)
             query.groupBy = [.validator]
-            return ReportQueries.Data(
-                from: from, to: to, requests: requests.sorted { $0.receivedAt < $1.receivedAt }, slowest: timelines,
-                validators: try await run(connection, query)
+            return ReportQueries.Part(
+                requests: requests, slowest: timelines, validators: try await totals(connection, connections[1], query),
+                standing: try await standing(connection, from: from, to: to)
             )
         }
+    }
+
+    /// The standing rows of the window (every host's), oldest first.
+    static func standing(_ connection: PostgresConnection, from: Double, to: Double) async throws -> [StandingRecord] {
+        let sql: PostgresQuery = """
+            SELECT at, miner, hotkey, network, netuid, block, tempo, registered, uid, stake, rank, trust, incentive, emission,
+                last_update, registration_block, immunity_left
+            FROM standing WHERE at >= \(from) AND at < \(to) ORDER BY at, host, local_id
+            """
+        var records: [StandingRecord] = []
+        for try await row in try await connection.query(sql, logger: logger) {
+            let cells = row.makeRandomAccess()
+            func value<T: PostgresDecodable>(_ index: Int, _ type: T.Type = T.self) throws -> T { try cells[index].decode(T.self) }
+            records.append(StandingRecord(
+                at: try value(0), miner: try value(1), hotkey: try value(2), network: try value(3), netuid: try value(4),
+                block: try value(5), tempo: try value(6), registered: try value(7, Int.self) != 0, uid: try value(8),
+                stake: try value(9), rank: try value(10), trust: try value(11), incentive: try value(12), emission: try value(13),
+                lastUpdate: try value(14), registrationBlock: try value(15), immunityLeft: try value(16)
+            ))
+        }
+        return records
     }
 
     static let logger: Logger = {
@@ -354,22 +424,4 @@ public enum FleetAnalysis {
         return logger
     }()
 
-    /// Runs `body` on a new connection, closed after; every error names the redacted URL only.
-    static func withConnection<T: Sendable>(_ url: FleetURL, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(configuration: url.configuration, id: 1, logger: logger)
-        } catch {
-            throw FleetAnalysisError("cannot connect to \(url.redacted): \(url.scrub(String(reflecting: error)))")
-        }
-        do {
-            let result = try await body(connection)
-            try? await connection.close()
-            return result
-        } catch {
-            try? await connection.close()
-            if error is FleetAnalysisError { throw error }
-            throw FleetAnalysisError("the fleet analysis failed at \(url.redacted): \(url.scrub(String(reflecting: error)))")
-        }
-    }
 }

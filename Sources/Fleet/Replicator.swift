@@ -36,6 +36,9 @@ public final class Replicator: Service, Sendable {
         public var queryTimeout = 60.0
         /// Progress lines while a backlog drains, seconds apart.
         public var progressEvery = 10.0
+        /// At graceful shutdown (the workers have stopped by then), the last rows are sent for
+        /// at most this long, seconds; what remains goes after the next start.
+        public var finalRound = 5.0
         /// Tests: called after PostgreSQL committed a transaction, before the local progress
         /// moves (a throw stands for a crash there).
         public var afterCommit: (@Sendable (String) throws -> Void)?
@@ -96,15 +99,34 @@ public final class Replicator: Service, Sendable {
         let client = Self.makeClient(fleet)
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await client.run() }
-            // Ends at graceful shutdown: what is not sent yet goes after the next start.
             try? await cancelWhenGracefulShutdown { try await self.loop(client) }
             group.cancelAll()
         }
+        // Graceful shutdown: the supervisor's group stops the workers first, so their last rows
+        // are in SQLite now. Sent on a connection of its own (the client's pool closed itself at
+        // the shutdown), within a bound and not when the server is failing; what is left goes
+        // after the next start.
+        guard Task.isShuttingDownGracefully, !Task.isCancelled, !state.withLock(\.failing), !state.withLock(\.columns.isEmpty),
+              options.finalRound > 0 else { return }
+        do {
+            // The server bounds each statement and lock wait too: a query in flight does not
+            // end when its task is cancelled.
+            let sent = try await withTimeout(options.finalRound, "the last replication round") {
+                try await FleetDatabase.withConnections(self.fleet.postgres, count: 1, timeout: self.options.finalRound, logger: self.logger) {
+                    try await self.drain($0[0], prepare: false)
+                }
+            }
+            logger.notice("fleet: \(sent) rows replicated at shutdown")
+        } catch {
+            logger.warning("fleet: the last round at shutdown stopped (\(describe(error, hiding: secrets))); the rest goes after the next start")
+        }
     }
+
+    var secrets: [Secret] { [fleet.url] + (fleet.postgres.password.map { [$0] } ?? []) }
 
     /// Replicates until cancelled: rounds back to back while there is a backlog, a pause when
     /// there is none, backoff after a failure.
-    public func loop(_ client: PostgresClient) async throws {
+    public func loop(_ client: some FleetSession) async throws {
         var backoff = options.backoffInitial
         var prepared = false
         logger.notice("fleet: replicating the log to \(fleet.postgres) as host '\(fleet.host)'")
@@ -139,9 +161,10 @@ public final class Replicator: Service, Sendable {
     }
 
     /// Sends every row waiting, then returns the rows sent (tests; `loop` for the service).
+    /// `prepare: false` when the schema was read already (the last round at shutdown).
     @discardableResult
-    public func drain(_ client: PostgresClient) async throws -> Int {
-        try await prepare(client)
+    public func drain(_ client: some FleetSession, prepare: Bool = true) async throws -> Int {
+        if prepare { try await self.prepare(client) }
         var total = 0
         while true {
             let sent = try await round(client)
@@ -153,11 +176,11 @@ public final class Replicator: Service, Sendable {
 
     /// Migrates the server, reads both sides' columns, makes sure the local progress rows exist
     /// (from then on a corrected request is queued to be sent again).
-    func prepare(_ client: PostgresClient) async throws {
+    func prepare(_ client: some FleetSession) async throws {
         try await FleetDatabase.migrate(client, logger: logger, timeout: options.queryTimeout * 2)
         let serverColumns = try await withTimeout(options.queryTimeout, "reading the fleet schema") { [logger] in
             var result: [String: Set<String>] = [:]
-            let rows = try await client.query("""
+            let rows = try await client.execute("""
                 SELECT table_name::text, column_name::text FROM information_schema.columns
                 WHERE table_schema = current_schema() AND table_name = ANY(\(ReplicationProgress.tables))
                 """, logger: logger)
@@ -216,12 +239,12 @@ public final class Replicator: Service, Sendable {
 
     /// One transaction per table group (requests with their batches and timeouts, then each
     /// event table), and the corrected requests; returns the rows sent.
-    func round(_ client: PostgresClient) async throws -> Int {
+    func round(_ client: some FleetSession) async throws -> Int {
         // A server that went away is noticed in seconds (the pool would keep a lease waiting
         // while it retries connecting), not after a whole transaction's timeout.
         let logger = self.logger
-        try await withTimeout(min(options.queryTimeout, 15), "reaching the fleet database") {
-            try await client.query("SELECT 1", logger: logger)
+        _ = try await withTimeout(min(options.queryTimeout, 15), "reaching the fleet database") {
+            try await client.execute("SELECT 1", logger: logger)
         }
         var sent = try await replicateRequests(client)
         sent += try await replicateUpdates(client)
@@ -351,7 +374,7 @@ public final class Replicator: Service, Sendable {
     }
 
     /// The next requests after the progress, with their batches and timeouts, in one transaction.
-    func replicateRequests(_ client: PostgresClient) async throws -> Int {
+    func replicateRequests(_ client: some FleetSession) async throws -> Int {
         let requestColumns = columns("requests"), batchColumns = columns("batches"), timeoutColumns = columns("timeouts")
         let options = self.options
         let read = try await database.read { db -> (requests: [[Value]], batches: [[Value]], timeouts: [[Value]], last: Int64)? in
@@ -383,7 +406,7 @@ public final class Replicator: Service, Sendable {
             ("requests", read.last, read.requests.count), ("batches", read.last, read.batches.count), ("timeouts", read.last, read.timeouts.count),
         ]
         try await withTimeout(options.queryTimeout, "sending \(read.requests.count) requests") {
-            try await client.withTransaction(logger: logger) { connection in
+            try await client.inTransaction(logger: logger) { connection in
                 try await Self.insert(connection, table: "requests", columns: requestColumns, rows: read.requests, host: host,
                                       conflict: Self.upsert(requestColumns), logger: logger)
                 try await Self.insert(connection, table: "batches", columns: batchColumns, rows: read.batches, host: host,
@@ -399,7 +422,7 @@ public final class Replicator: Service, Sendable {
 
     /// Requests corrected after they were sent: sent again, then taken off the queue (unless
     /// corrected once more meanwhile).
-    func replicateUpdates(_ client: PostgresClient) async throws -> Int {
+    func replicateUpdates(_ client: some FleetSession) async throws -> Int {
         let requestColumns = columns("requests")
         let limit = options.batchRows
         let read = try await database.read { db -> (rows: [[Value]], queued: [(Int64, Int64)]) in
@@ -417,7 +440,7 @@ public final class Replicator: Service, Sendable {
         let host = fleet.host, logger = self.logger
         if !read.rows.isEmpty {
             try await withTimeout(options.queryTimeout, "sending \(read.rows.count) corrected requests") {
-                try await client.withTransaction(logger: logger) { connection in
+                try await client.inTransaction(logger: logger) { connection in
                     try await Self.insert(connection, table: "requests", columns: requestColumns, rows: read.rows, host: host,
                                           conflict: Self.upsert(requestColumns), logger: logger)
                 }
@@ -432,7 +455,7 @@ public final class Replicator: Service, Sendable {
     }
 
     /// The next rows of an event table (inserted only, never updated).
-    func replicateTable(_ table: String, _ client: PostgresClient) async throws -> Int {
+    func replicateTable(_ table: String, _ client: some FleetSession) async throws -> Int {
         let tableColumns = columns(table)
         let limit = options.batchRows
         let rows = try await database.read { db -> [[Value]] in
@@ -446,7 +469,7 @@ public final class Replicator: Service, Sendable {
         let host = fleet.host, logger = self.logger
         let progress: [(table: String, last: Int64, rows: Int)] = [(table, last, taken.count)]
         try await withTimeout(options.queryTimeout, "sending \(taken.count) \(table) rows") {
-            try await client.withTransaction(logger: logger) { connection in
+            try await client.inTransaction(logger: logger) { connection in
                 try await Self.insert(connection, table: table, columns: tableColumns, rows: taken, host: host,
                                       conflict: "ON CONFLICT (host, local_id) DO NOTHING", logger: logger)
                 try await Self.updateServerProgress(connection, host: host, progress: progress, logger: logger)
@@ -500,7 +523,7 @@ public final class Replicator: Service, Sendable {
     }
 
     private func noteFailure(_ error: any Error, retryIn delay: Double) {
-        let text = describe(error, hiding: [fleet.url] + (fleet.postgres.password.map { [$0] } ?? []))
+        let text = describe(error, hiding: secrets)
         let now = ContinuousClock.now
         let log = state.withLock { state -> Bool in
             state.failing = true

@@ -32,9 +32,25 @@ public enum ReportQueries {
         public var coverage = RequestAnalysis.Coverage()
     }
 
-    public static func load(_ databases: [DatabaseQueue], from: Double, to: Double, slowest count: Int = 10) throws -> Data {
-        var requests: [Request] = []
-        var slowest: [Timeline] = []
+    /// What another database (the fleet's PostgreSQL, `FleetAnalysis.report`) brings to a report.
+    public struct Part: Sendable {
+        public var requests: [Request]
+        public var slowest: [Timeline]
+        public var validators: [RequestAnalysis.KeyedTotals]
+        public var standing: [StandingRecord]
+        public init(requests: [Request], slowest: [Timeline], validators: [RequestAnalysis.KeyedTotals], standing: [StandingRecord]) {
+            self.requests = requests
+            self.slowest = slowest
+            self.validators = validators
+            self.standing = standing
+        }
+    }
+
+    public static func load(
+        _ databases: [DatabaseQueue], from: Double, to: Double, slowest count: Int = 10, adding others: [Part] = []
+    ) throws -> Data {
+        var requests: [Request] = others.flatMap(\.requests)
+        var slowest: [Timeline] = others.flatMap(\.slowest)
         for database in databases {
             try database.read { db in
                 let parts = RequestAnalysis.Parts(RequestAnalysis.Query(from: from, to: to), state: try RetentionState.read(db))
@@ -70,7 +86,8 @@ public enum ReportQueries {
         return Data(
             from: from, to: to, requests: requests.sorted { $0.receivedAt < $1.receivedAt },
             slowest: Array(slowest.sorted { $0.total > $1.total }.prefix(count)),
-            validators: try RequestAnalysis.run(databases, query), coverage: try RequestAnalysis.coverage(databases, query)
+            validators: try RequestAnalysis.run(databases, query, adding: others.flatMap(\.validators)),
+            coverage: try RequestAnalysis.coverage(databases, query)
         )
     }
 

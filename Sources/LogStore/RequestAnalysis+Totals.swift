@@ -27,38 +27,46 @@ extension RequestAnalysis {
 
     /// The figures of a group from its totals; percentiles from the histogram (within 1%).
     public static func figures(_ totals: Totals, group: [String: String], minutes: Double) -> Figures {
-        var sums = GroupTotals()
-        sums.requests = totals.requests
+        GroupTotals(totals).figures(group: group, minutes: minutes)
+    }
+}
+
+extension GroupTotals {
+    init(_ totals: RequestAnalysis.Totals) {
+        self.init()
+        requests = totals.requests
         for (name, count) in totals.outcomes {
-            if let index = WindowScan.outcomes.firstIndex(of: name) { sums.outcomes[index] = count }
+            if let index = WindowScan.outcomes.firstIndex(of: name) { outcomes[index] = count }
         }
-        sums.rejections = totals.rejections
-        func mean(_ mean: Mean) -> GroupTotals.Mean { .init(sum: mean.sum, count: mean.count) }
-        sums.total = mean(totals.total)
-        sums.arrivalLag = mean(totals.arrivalLag)
-        sums.queueWait = mean(totals.queueWait)
-        sums.timeout = mean(totals.timeout)
-        sums.deliveredShare = mean(totals.deliveredShare)
-        sums.finalAnswer = mean(totals.finalAnswer)
-        sums.batches = mean(totals.batches)
-        sums.batchGap = mean(totals.batchGap)
-        sums.itemsSent = totals.itemsSent
-        sums.itemsSentBeforeTimeout = totals.itemsSentBeforeTimeout
-        sums.itemsUnsent = totals.itemsUnsent
-        sums.itemsGenerated = totals.itemsGenerated
-        sums.bytesSent = totals.bytesSent
-        sums.largestBatch = totals.largestBatch
-        sums.batchesAboveLimit = totals.batchesAboveLimit
+        rejections = totals.rejections
+        func mean(_ mean: RequestAnalysis.Mean) -> GroupTotals.Mean { .init(sum: mean.sum, count: mean.count) }
+        total = mean(totals.total)
+        arrivalLag = mean(totals.arrivalLag)
+        queueWait = mean(totals.queueWait)
+        timeout = mean(totals.timeout)
+        deliveredShare = mean(totals.deliveredShare)
+        finalAnswer = mean(totals.finalAnswer)
+        batches = mean(totals.batches)
+        batchGap = mean(totals.batchGap)
+        itemsSent = totals.itemsSent
+        itemsSentBeforeTimeout = totals.itemsSentBeforeTimeout
+        itemsUnsent = totals.itemsUnsent
+        itemsGenerated = totals.itemsGenerated
+        bytesSent = totals.bytesSent
+        largestBatch = totals.largestBatch
+        batchesAboveLimit = totals.batchesAboveLimit
         for (bucket, count) in totals.ttfbBuckets where TTFBHistogram.buckets.contains(bucket) && count > 0 {
-            sums.firstBatchHistogram.add(TTFBHistogram.value(bucket), count: count)
+            firstBatchHistogram.add(TTFBHistogram.value(bucket), count: count)
         }
-        return sums.figures(group: group, minutes: minutes)
     }
 }
 
 extension ReportQueries.Request {
+    /// `count` is bounded as the rollups' counts are (a sum from another database may be anything),
+    /// so the report's totals cannot overflow.
     public static func make(worker: String, outcome: String, receivedAt: Double, ttfb: Double?, deliveredShare: Double?, count: Int) -> Self {
-        Self(worker: worker, outcome: outcome, receivedAt: receivedAt, ttfb: ttfb, deliveredShare: deliveredShare, count: count)
+        Self(worker: worker, outcome: outcome, receivedAt: receivedAt, ttfb: ttfb, deliveredShare: deliveredShare,
+             count: min(max(count, 0), RequestRollups.maxCount))
     }
 }
 

@@ -71,9 +71,10 @@ public enum RequestAnalysis {
     /// One pass over each database's window, summed in Swift: a GROUP BY in SQLite sorts every
     /// row of the window with all its columns first, which over a million requests costs more
     /// than the scan itself. The time to first batch is kept per group and sorted for exact
-    /// percentiles.
-    public static func run(_ databases: [DatabaseQueue], _ query: Query) throws -> [Figures] {
+    /// percentiles. `others` are groups summed elsewhere (the fleet's PostgreSQL), added up.
+    public static func run(_ databases: [DatabaseQueue], _ query: Query, adding others: [KeyedTotals] = []) throws -> [Figures] {
         var groups: [String: GroupTotals] = [:]
+        for (key, totals) in others { groups[key, default: GroupTotals()].add(GroupTotals(totals)) }
         for database in databases {
             try Migrations.migrate(database)
             try database.read { db in
@@ -101,6 +102,12 @@ public enum RequestAnalysis {
             totals.figures(group: Dictionary(uniqueKeysWithValues: zip(query.groupBy.map(\.rawValue), WindowScan.parts(of: key))), minutes: minutes)
         }
     }
+
+    /// Part of a group's totals; a group may come in several parts (`key(_:)`).
+    public typealias KeyedTotals = (key: String, totals: Totals)
+
+    /// The key of a group whose values (one per `Query.groupBy` dimension) are `values`.
+    public static func key(_ values: [String]) -> String { values.joined(separator: WindowScan.separator) }
 
     /// Where a window's figures come from in one database: hourly rollups before retention's
     /// `requests_until` (from the hour `from` falls in), raw rows after it; raw requests whose

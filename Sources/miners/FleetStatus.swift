@@ -1,45 +1,65 @@
 import ArgumentParser
+import Config
 import Fleet
 import Foundation
 import GRDB
 import LogStore
 
 /// `--db postgres://…` for `status` and `report`: the fleet's PostgreSQL (FleetAnalysis) next to
-/// SQLite files. A URL is only ever printed redacted.
+/// SQLite files. A URL is only ever printed without its password.
 enum FleetStatus {
+    /// The --db values taken apart: PostgreSQL URLs (parsed) and SQLite files.
+    struct Sources {
+        var urls: [PostgresURL] = []
+        var files: [String] = []
+
+        init(_ paths: [String]) throws {
+            for path in paths {
+                guard PostgresURL.isPostgres(path) else {
+                    files.append(path)
+                    continue
+                }
+                do {
+                    urls.append(try PostgresURL.parse(path))
+                } catch {
+                    throw ValidationError("--db: not a PostgreSQL URL: it \(error)")
+                }
+            }
+        }
+
+        /// Every source by name, URLs without their passwords.
+        var names: String { (urls.map(\.description) + files).joined(separator: ", ") }
+    }
+
     /// The local database of the live part of `status`: the first --db that is a file, else the config's.
     static func localDatabase(_ target: ControlTarget) throws -> String {
-        guard target.db.contains(where: FleetURL.isPostgres) else { return try target.database() }
-        if let path = target.db.first(where: { !FleetURL.isPostgres($0) }) { return path }
+        guard target.db.contains(where: PostgresURL.isPostgres) else { return try target.database() }
+        if let path = target.db.first(where: { !PostgresURL.isPostgres($0) }) { return path }
         if target.config != nil { return try ControlTarget(config: target.config).database() }
         return "(no local database: only postgres --db given)"
     }
 
-    /// The analysis over every --db: SQLite files merged as before; each PostgreSQL's figures
-    /// added group by group (a fleet database and a host's file would count that host twice).
+    /// The analysis over every --db, added group by group: SQLite files as before, each
+    /// PostgreSQL's figures computed there. (A fleet database and a host's own file name the
+    /// same requests: given both, that host counts twice.)
     static func analysis(_ paths: [String], _ query: RequestAnalysis.Query) async throws -> ([RequestAnalysis.Figures], RequestAnalysis.Coverage?) {
-        let urls = try paths.filter(FleetURL.isPostgres).map { try FleetURL($0) }
-        let files = paths.filter { !FleetURL.isPostgres($0) }
-        guard !urls.isEmpty else {
-            let databases = try open(files)
-            return (try RequestAnalysis.run(databases, query), try RequestAnalysis.coverage(databases, query))
-        }
-        guard files.isEmpty, urls.count == 1 else {
-            throw ValidationError("give one postgres:// --db alone: mixing it with SQLite files or other PostgreSQL databases is not supported yet")
-        }
-        return (try await FleetAnalysis.run(urls[0], query), nil)
+        let sources = try Sources(paths)
+        var fleet: [RequestAnalysis.KeyedTotals] = []
+        for url in sources.urls { fleet += try await FleetAnalysis.totals(url, query) }
+        let databases = try open(sources.files)
+        let coverage = databases.isEmpty ? nil : try RequestAnalysis.coverage(databases, query)
+        return (try RequestAnalysis.run(databases, query, adding: fleet), coverage)
     }
 
     static func open(_ paths: [String]) throws -> [DatabaseQueue] {
         try paths.map { path in
-            guard FileManager.default.fileExists(atPath: path) else { throw ValidationError("no database at \(path)") }
+            guard FileManager.default.fileExists(atPath: path) else {
+                // A mistyped URL is not echoed: it may hold a password.
+                guard !path.contains("://") else { throw ValidationError("--db: no such file, and not a postgres:// or postgresql:// URL") }
+                throw ValidationError("no database at \(path)")
+            }
             return try LogDatabase.open(path: path)
         }
-    }
-
-    /// Names for a `wrote … from` line: URLs redacted.
-    static func names(_ paths: [String]) -> String {
-        paths.map(FleetURL.redact).joined(separator: ", ")
     }
 }
 

@@ -17,7 +17,7 @@ struct ReportCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "A log database (repeat for several machines), or the fleet's postgres://user:password@host/database (alone).")
+    @Option(name: .long, help: "A log database (repeat for several machines), or the fleet's postgres://user:password@host/database; all are added up.")
     var db: [String]
 
     @Option(name: .long, help: "The window: 30m, 24h, 7d (ending now).")
@@ -33,18 +33,13 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         let window = try secondsOf(since: since)
         let now = Date().timeIntervalSince1970
-        if db.contains(where: FleetURL.isPostgres) {
-            // The fleet's PostgreSQL (FleetAnalysis); standing charts are not drawn from it yet.
-            guard db.count == 1 else { throw ValidationError("give one postgres:// --db alone") }
-            let data = try await FleetAnalysis.report(try FleetURL(db[0]), from: now - window, to: now)
-            try ReportPage.html(data, standing: []).write(toFile: out, atomically: true, encoding: .utf8)
-            print("wrote \(out): \(data.requests.reduce(0) { $0 + $1.count }) requests from \(FleetStatus.names(db))")
-            return
-        }
-        let databases = try FleetStatus.open(db)
-        let data = try ReportQueries.load(databases, from: now - window, to: now)
-        let standing = try databases.flatMap { try StandingRecord.history($0, from: now - window, to: now) }
-        try ReportPage.html(data, standing: standing).write(toFile: out, atomically: true, encoding: .utf8)
-        print("wrote \(out): \(data.requests.count) requests from \(db.joined(separator: ", "))")
+        let sources = try FleetStatus.Sources(db)
+        var fleet: [ReportQueries.Part] = []
+        for url in sources.urls { fleet.append(try await FleetAnalysis.report(url, from: now - window, to: now)) }
+        let databases = try FleetStatus.open(sources.files)
+        let data = try ReportQueries.load(databases, from: now - window, to: now, adding: fleet)
+        let standing = try databases.flatMap { try StandingRecord.history($0, from: now - window, to: now) } + fleet.flatMap(\.standing)
+        try ReportPage.html(data, standing: standing.sorted { $0.at < $1.at }).write(toFile: out, atomically: true, encoding: .utf8)
+        print("wrote \(out): \(data.requests.reduce(0) { $0 + $1.count }) requests from \(sources.names)")
     }
 }

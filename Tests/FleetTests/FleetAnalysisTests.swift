@@ -54,13 +54,6 @@ import Testing
         }
     }
 
-    static func scratchURL(_ config: FleetConfig) throws -> FleetURL {
-        var parts = URLComponents(string: config.url.value)!
-        parts.path = "/" + (config.postgres.database ?? "")
-        parts.query = nil
-        return try FleetURL(parts.string!)
-    }
-
     /// Loads the three hosts into SQLite and, through the replicator, into PostgreSQL.
     static func load(_ config: FleetConfig, _ client: PostgresClient, requests: Int = 2500) async throws -> [(host: String, database: DatabaseQueue)] {
         try await FleetDatabase.migrate(client, logger: TestPostgres.logger)
@@ -114,7 +107,7 @@ import Testing
     @Test func fleetAnalysisEqualsTheSQLiteAnalysisOfEveryHost() async throws {
         try await TestPostgres.withScratchDatabase { config, client in
             let logs = try await Self.load(config, client)
-            let url = try Self.scratchURL(config)
+            let url = config.postgres
             for (from, to) in Self.windows {
                 var query = RequestAnalysis.Query(from: from, to: to)
                 // Per miner, over every host: the SQLite files merged.
@@ -168,7 +161,7 @@ import Testing
     @Test func rollupsStayRightUnderRetriesCorrectionsAndLateRequests() async throws {
         try await TestPostgres.withScratchDatabase { config, client in
             let logs = try await Self.load(config, client, requests: 600)
-            let url = try Self.scratchURL(config)
+            let url = config.postgres
             // The same rows again, as a replicator retrying after a lost commit would.
             try await client.query("INSERT INTO requests SELECT * FROM requests ON CONFLICT DO NOTHING", logger: TestPostgres.logger)
             try await client.query("INSERT INTO batches SELECT * FROM batches ON CONFLICT DO NOTHING", logger: TestPostgres.logger)
@@ -204,22 +197,184 @@ import Testing
         }
     }
 
-    @Test func urlsAreRedacted() throws {
-        #expect(FleetURL.redact("postgres://miners:s3cret@db.example:5432/fleet") == "postgres://miners:***@db.example:5432/fleet")
-        #expect(FleetURL.redact("postgres://db.example/fleet") == "postgres://db.example/fleet")
-        let url = try FleetURL("postgresql://u:p%40ss@h:6000/d")
-        #expect(url.description == "postgresql://u:***@h:6000/d" && url.port == 6000 && url.database == "d")
-        #expect(url.scrub("failed for p@ss and p%40ss") == "failed for *** and ***")
-        #expect(throws: FleetAnalysisError.self) { try FleetURL("postgres://u:pw@/nohost") }
+    /// A fleet database and SQLite files add up group by group (`status --db postgres://… --db
+    /// FILE`): the same figures as every file read alone.
+    @Test func fleetTotalsAddUpWithSQLiteFiles() async throws {
+        try await TestPostgres.withScratchDatabase { config, client in
+            let logs = try await Self.load(config, client, requests: 800)
+            let other = try TestLog.database()
+            try Self.fill(other, seed: 99, requests: 500)
+            for (from, to) in Self.windows {
+                var query = RequestAnalysis.Query(from: from, to: to)
+                query.groupBy = [.miner, .validator]
+                let mixed = try RequestAnalysis.run([other], query, adding: try await FleetAnalysis.totals(config.postgres, query))
+                Self.expectSame(mixed, try RequestAnalysis.run(logs.map(\.database) + [other], query), "mixed \(from)")
+            }
+        }
+    }
+
+    /// Sums written by hand (or by a hostile host) beyond Int's range saturate; nothing traps.
+    @Test func absurdRollupSumsSaturate() async throws {
+        try await TestPostgres.withScratchDatabase { config, client in
+            try await FleetDatabase.migrate(client, logger: TestPostgres.logger)
+            for outcome in ["complete", "partial_timeout"] {
+                try await client.query("""
+                    INSERT INTO fleet_rollups (span, period_start, host, worker, miner_hotkey, backend, batch_size, validator_hotkey, outcome,
+                        reason, status, requests, items_sent, total_s_sum, total_n, largest_batch)
+                    VALUES (3600, \(Self.base), 'h', 'm1', '5Hot', 'mock', 8, '', \(outcome), '', 200, 9000000000000000000,
+                        9000000000000000000, 1e308, 9000000000000000000, 9223372036854775807)
+                    """, logger: TestPostgres.logger)
+            }
+            let figures = try await FleetAnalysis.run(config.postgres, RequestAnalysis.Query(from: Self.base, to: Self.base + 3600))
+            #expect(figures.count == 1 && figures.first?.requests == Int.max)
+        }
+    }
+
+    /// The report's parts from PostgreSQL: requests, validators and the standing rows of every host.
+    @Test func theReportCarriesStandingFromTheFleet() async throws {
+        try await TestPostgres.withScratchDatabase { config, client in
+            let logs = try await Self.load(config, client, requests: 300)
+            let record = StandingRecord(
+                at: Self.base + 100, miner: "m1", hotkey: "5Hotm1", network: "finney", netuid: 35, block: 123, tempo: 360,
+                registered: true, uid: 7, stake: 1.5, incentive: 0.25, emission: 0.5, immunityLeft: 0
+            )
+            try await logs[0].database.write { try record.insert(into: $0) }
+            var fleet = config
+            fleet.host = Self.hosts[0]
+            _ = try await Replicator(fleet: fleet, database: logs[0].database, logger: TestPostgres.logger).drain(client)
+            let part = try await FleetAnalysis.report(config.postgres, from: Self.base - 86400, to: Self.base + 3 * 86400)
+            #expect(part.standing.map(\.incentive) == [0.25] && part.standing.first?.uid == 7 && part.standing.first?.registered == true)
+            let data = try ReportQueries.load([], from: Self.base - 86400, to: Self.base + 3 * 86400, adding: [part])
+            let local = try ReportQueries.load(logs.map(\.database), from: Self.base - 86400, to: Self.base + 3 * 86400)
+            #expect(data.requests.reduce(0) { $0 + $1.count } == local.requests.reduce(0) { $0 + $1.count })
+            Self.expectSame(data.validators, local.validators, "report validators")
+            #expect(data.slowest.map(\.total) == local.slowest.map(\.total))
+        }
+    }
+
+    /// Migration 0003 turns 0002's bucket rows into arrays holding the same counts, and the
+    /// triggers then keep the arrays equal to the raw rows' buckets, corrections included.
+    @Test func histogramArraysHoldTheBucketCountsOfTheRawRows() async throws {
+        try await TestPostgres.withScratchDatabase { config, client in
+            let logger = TestPostgres.logger
+            try await FleetDatabase.migrate(client, through: "0002_fleet_rollups.sql", logger: logger)
+            // Requests as a replicator sends them: a few statements, per-bucket rows by 0002's triggers.
+            func insert(_ first: Int, _ count: Int) async throws {
+                try await client.query(PostgresQuery(unsafeSQL: """
+                    INSERT INTO requests (host, local_id, worker, miner_hotkey, synapse, backend, batch_size, validator_hotkey, received_at,
+                        first_batch_at, finished_at, outcome, status, batches, items_sent, count)
+                    SELECT 'h' || (i % 3), i, 'm' || (i % 4), '5Hot', 'StreamingSynapse', 'mock', 8, CASE WHEN i % 5 = 0 THEN NULL ELSE 'v' || (i % 2) END,
+                        t, CASE WHEN i % 11 = 0 THEN NULL ELSE t + exp(ln(0.3) + 1.5 * (random() - 0.5)) END, t + 2,
+                        CASE WHEN i % 13 = 0 THEN 'rejected' WHEN i % 7 = 0 THEN 'partial_timeout' ELSE 'complete' END, 200, 2, 8, 1
+                    FROM (SELECT i, \(Self.base) - 86400 + i * 37.0 AS t FROM generate_series(\(first), \(first + count - 1)) i) g
+                    """), logger: logger)
+            }
+            for chunk in 0..<4 { try await insert(chunk * 1500, 1500) }
+            let cells = """
+                SELECT span, period_start, host, worker, validator_hotkey, bucket, n FROM (%@) c WHERE n <> 0
+                ORDER BY span, period_start, host, worker, validator_hotkey, bucket
+                """
+            func rows(_ sql: String) async throws -> [String] {
+                var result: [String] = []
+                let query = PostgresQuery(unsafeSQL: cells.replacingOccurrences(of: "%@", with: sql))
+                for try await row in try await client.query(query, logger: logger).decode((Int, Double, String, String, String, Int, Int).self) {
+                    result.append("\(row)")
+                }
+                return result
+            }
+            let arrays = """
+                SELECT span, period_start, host, worker, validator_hotkey, first_bucket + i::integer - 1 AS bucket, c AS n
+                FROM fleet_ttfb_histograms, unnest(counts) WITH ORDINALITY u(c, i)
+                """
+            let raw = """
+                SELECT s.span, floor(received_at / s.span) * s.span AS period_start, host, worker, coalesce(validator_hotkey, '') AS validator_hotkey,
+                    fleet_ttfb_bucket(first_batch_at - received_at) AS bucket, count(*) AS n
+                FROM requests CROSS JOIN (VALUES (3600::bigint), (86400::bigint)) s (span)
+                WHERE outcome <> 'rejected' AND first_batch_at IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6
+                """
+            let before = try await rows("SELECT span, period_start, host, worker, validator_hotkey, bucket, n FROM fleet_ttfb")
+            #expect(before.count > 500)
+            #expect(before == (try await rows(raw)))
+            try await FleetDatabase.migrate(client, logger: logger)  // 0003: the rows become arrays
+            #expect(try await rows(arrays) == before)
+            // Then the triggers keep them: more rows, a resend, a correction.
+            try await insert(6000, 1500)
+            try await client.query("INSERT INTO requests SELECT * FROM requests WHERE local_id < 100 ON CONFLICT DO NOTHING", logger: logger)
+            try await client.query("UPDATE requests SET outcome = 'rejected' WHERE local_id % 17 = 0", logger: logger)
+            try await client.query("UPDATE requests SET worker = 'moved' WHERE local_id % 19 = 0", logger: logger)
+            #expect(try await rows(arrays) == (try await rows(raw)))
+        }
+    }
+
+    /// Hand-written histogram rows the analysis could not read or add are refused by the table;
+    /// sums beyond 64 bits stay at the bound instead of stopping a host's replication.
+    @Test func histogramRowsAreBoundedAndSumsSaturate() async throws {
+        try await TestPostgres.withScratchDatabase { config, client in
+            let logger = TestPostgres.logger
+            try await FleetDatabase.migrate(client, logger: logger)
+            let key = "3600, \(Self.base), 'h', 'm1', '5Hot', 'mock', 8, 'v'"
+            for bad in ["-350, '{1}'", "2000, '{1,2}'", "0, '[0:2]={5,6,7}'", "0, '{1,NULL}'", "0, '{{1},{2}}'", "0, '{}'"] {
+                await #expect(throws: (any Error).self, "\(bad)") {
+                    try await client.query(PostgresQuery(unsafeSQL: """
+                        INSERT INTO fleet_ttfb_histograms (span, period_start, host, worker, miner_hotkey, backend, batch_size, validator_hotkey,
+                            first_bucket, counts) VALUES (\(key), \(bad))
+                        """), logger: logger)
+                }
+            }
+            // A stored count at the top of bigint, then a request in the same bucket: no overflow.
+            let bucket = 288  // floor(ln(300 ms) / ln(1.02))
+            try await client.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO fleet_ttfb_histograms (span, period_start, host, worker, miner_hotkey, backend, batch_size, validator_hotkey,
+                    first_bucket, counts) VALUES (\(key), \(bucket), '{9223372036854775807}')
+                """), logger: logger)
+            try await client.query(PostgresQuery(unsafeSQL: """
+                INSERT INTO requests (host, local_id, worker, miner_hotkey, synapse, backend, batch_size, validator_hotkey, received_at,
+                    first_batch_at, finished_at, outcome, status, batches, items_sent, count)
+                VALUES ('h', 1, 'm1', '5Hot', 'StreamingSynapse', 'mock', 8, 'v', \(Self.base + 10), \(Self.base + 10.3), \(Self.base + 12),
+                    'complete', 200, 1, 1, 1)
+                """), logger: logger)
+            let counts = try await client.query(PostgresQuery(unsafeSQL: """
+                SELECT first_bucket, counts FROM fleet_ttfb_histograms WHERE span = 3600 AND host = 'h'
+                """), logger: logger)
+            for try await (first, values) in counts.decode((Int, [Int]).self) {
+                #expect(first == bucket && values == [Int.max])
+            }
+            let figures = try await FleetAnalysis.run(config.postgres, RequestAnalysis.Query(from: Self.base, to: Self.base + 3600))
+            #expect(figures.first?.requests == 1 && figures.first?.ttfbP50 != nil)
+        }
+    }
+
+    @Test func histogramsGrowAtBothEnds() {
+        var histogram = FleetAnalysis.Histogram()
+        histogram.add(first: 10, [1, 0, 2])
+        histogram.add(first: 8, [5])
+        histogram.add(first: 11, [1, 1, 1, 1])
+        histogram.add(first: 2000, [Int.max])
+        histogram.add(first: 2000, [7])
+        #expect(histogram.buckets == [8: 5, 10: 1, 11: 1, 12: 3, 13: 1, 14: 1, 2000: Int.max])
+    }
+
+    @Test func urlsNeverShowThePassword() throws {
+        let url = try PostgresURL.parse("postgresql://u:p%40ss@h:6000/d?sslmode=require")
+        #expect(url.password?.value == "p@ss" && url.port == 6000 && url.database == "d" && url.sslMode == .require)
+        #expect(!url.description.contains("p@ss") && !url.description.contains("p%40ss"))
+        #expect(throws: PostgresURL.Problem.noHost) { try PostgresURL.parse("postgres://u:pw@/nohost") }
+        #expect("\(PostgresURL.Problem.noHost)".contains("no host"))
+        // Control characters decoded from escapes would reach the server and every log line.
+        for text in ["postgres://u:p@h/d%0A", "postgres://u%00:p@h/d", "postgres://u:p%0D@h/d"] {
+            #expect(throws: PostgresURL.Problem.badEncoding, "\(text)") { try PostgresURL.parse(text) }
+        }
+        #expect(try PostgresURL.parse("POSTGRES://u:p@h/d").database == "d")
+        #expect(PostgresURL.isPostgres("PostgreSQL://u:p@h/d") && !PostgresURL.isPostgres("/var/lib/miners.sqlite"))
     }
 
     @Test func anUnreachableServerIsReportedWithoutThePassword() async throws {
-        let url = try FleetURL("postgres://miners:TopSecret1@127.0.0.1:1/fleet")
+        let url = try PostgresURL.parse("postgres://miners:TopSecret1@127.0.0.1:1/fleet?sslmode=disable")
         do {
             _ = try await FleetAnalysis.run(url, RequestAnalysis.Query(from: 0, to: 1))
             Issue.record("connected to port 1")
         } catch {
-            #expect("\(error)".contains("postgres://miners:***@127.0.0.1:1/fleet"))
+            #expect("\(error)".contains("cannot connect to postgres://miners:<secret>@127.0.0.1:1/fleet"))
             #expect(!"\(error)".contains("TopSecret1"))
         }
     }

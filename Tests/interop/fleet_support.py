@@ -1,17 +1,22 @@
-"""Helpers for fleet tests that need several machines on this one (issue #19): network
-namespaces on a bridge, and a PostgreSQL cluster of the test's own run inside one of them.
+"""Helpers for fleet tests (issue #19): network namespaces on a bridge, standing in for
+several machines on this one; a PostgreSQL cluster of the test's own run inside one of them
+(`NamespacedCluster`), or on this machine's loopback (`Cluster`).
 
-Root only (CI runs as root). Everything made here is removed by `down()`/`destroy()`, which
-are safe to call after a partial `up()` and more than once."""
+Namespaces are root only (CI runs as root). Everything made here is removed by
+`down()`/`destroy()`, which are safe to call after a partial `up()`/`init()` and more than once."""
 import glob
 import os
+import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+
+from interop_support import free_port, pid_alive
 
 
 def run(*argv, check=True, timeout=120, **kwargs):
@@ -40,24 +45,13 @@ def require(missing, what):
     pytest.skip(message)
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def _wait_gone(pids, seconds):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if not any(_alive(p) for p in pids):
+        if not any(pid_alive(p) for p in pids):
             return True
         time.sleep(0.2)
-    return not any(_alive(p) for p in pids)
+    return not any(pid_alive(p) for p in pids)
 
 
 class Namespaces:
@@ -193,3 +187,54 @@ class NamespacedCluster:
             return (self.dir / "server.log").read_text()[-chars:]
         except OSError:
             return ""
+
+
+class Cluster:
+    """A PostgreSQL cluster of the test's own: initdb into a temp dir, run as the postgres user
+    when we are root (the server refuses root), listening on 127.0.0.1 at a free port and on a
+    Unix socket in that dir. Every connection trusts (TCP too, unless the test changes
+    pg_hba.conf). `destroy()` stops it and removes the dir."""
+
+    def __init__(self):
+        self.bin = pg_bin()
+        self.root = os.geteuid() == 0
+        require([
+            "postgresql (initdb; PG_BIN)" if not (self.bin and (self.bin / "initdb").exists()) else None,
+            "the postgres user" if self.root and run("id", "postgres", check=False).returncode != 0 else None,
+        ], "a PostgreSQL cluster of the test's own needs Debian's postgresql (apt-get install postgresql; .ci/run does it)")
+        self.dir = Path(tempfile.mkdtemp(prefix="miners-fleet-pg-"))
+        self.data = self.dir / "data"
+        self.port = free_port()
+        try:
+            if self.root:
+                shutil.chown(self.dir, "postgres", "postgres")
+            self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+
+    def run(self, tool, *args, check=True):
+        command = [str(self.bin / tool), *args]
+        if self.root:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return run(*command, check=check, cwd=self.dir)
+
+    def start(self, options=()):
+        """`options`: extra server settings, each "name=value" (given to the server as -c name=value)."""
+        extra = "".join(f" -c {shlex.quote(option)}" for option in options)
+        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "server.log"), "-w", "-t", "60",
+                 "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1{extra}", "start")
+
+    def stop(self):
+        return self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
+
+    def sql(self, statement, database="fleet", user="postgres"):
+        """psql as `user` over the Unix socket in the cluster dir (so it works whatever pg_hba.conf
+        asks of TCP, TLS only say); the output, unaligned, tuples only, stripped."""
+        out = self.run("psql", "-h", str(self.dir), "-p", str(self.port), "-U", user, "-d", database,
+                       "-At", "-v", "ON_ERROR_STOP=1", "-c", statement)
+        return out.stdout.strip()
+
+    def destroy(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -8,14 +8,15 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from fleet_support import Namespaces, require, run
 from interop_support import HOTKEYS, MINERS_BIN, pid_alive, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,51 +26,18 @@ SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 HOSTS = ["a", "b", "c"]
 PORT = 18091  # the same port on every host: they are different machines
 
-# Outside CI a machine without these skips; in CI (CI=true) a missing one fails: .ci/run installs them.
-MISSING = os.geteuid() != 0 or not shutil.which("ip") or not os.path.exists(SSHD) or not os.path.exists(ANSIBLE_PLAYBOOK)
-pytestmark = pytest.mark.skipif(
-    MISSING and os.environ.get("CI") != "true",
-    reason="needs root, iproute2, openssh-server and .venv-ansible (as .ci/run installs them)",
-)
 
-
-def run(*argv, check=True, **kwargs):
-    return subprocess.run(argv, check=check, capture_output=True, text=True, timeout=120, **kwargs)
-
-
-class Fleet:
-    """Three namespaces `<tag>a..c` on bridge `<tag>br`, 10.231.N.2-4, each with an sshd."""
+class Fleet(Namespaces):
+    """Three namespaces `<tag>a..c` on bridge `<tag>br`, 10.231.N.2-4 (fleet_support.Namespaces),
+    each with an sshd."""
 
     def __init__(self, tmp: Path):
+        super().__init__(f"mt{os.getpid() % 10000}", f"10.231.{os.getpid() % 200 + 20}", HOSTS)
         self.tmp = tmp
-        self.tag = f"mt{os.getpid() % 10000}"
-        self.net = f"10.231.{os.getpid() % 200 + 20}"
-        self.bridge = f"{self.tag}br"
-        self.namespaces = []
-        self.links = []
         self.sshd = []
-        self.address = {h: f"{self.net}.{i + 2}" for i, h in enumerate(HOSTS)}
-
-    def ns(self, host):
-        return f"{self.tag}{host}"
 
     def up(self):
-        run("ip", "link", "add", self.bridge, "type", "bridge")
-        self.links.append(self.bridge)
-        run("ip", "addr", "add", f"{self.net}.1/24", "dev", self.bridge)
-        run("ip", "link", "set", self.bridge, "up")
-        for host in HOSTS:
-            ns = self.ns(host)
-            run("ip", "netns", "add", ns)
-            self.namespaces.append(ns)
-            outside, inside = f"{ns}h", f"{ns}n"
-            run("ip", "link", "add", outside, "type", "veth", "peer", "name", inside)
-            self.links.append(outside)
-            run("ip", "link", "set", inside, "netns", ns)
-            run("ip", "link", "set", outside, "master", self.bridge, "up")
-            run("ip", "netns", "exec", ns, "ip", "addr", "add", f"{self.address[host]}/24", "dev", inside)
-            run("ip", "netns", "exec", ns, "ip", "link", "set", inside, "up")
-            run("ip", "netns", "exec", ns, "ip", "link", "set", "lo", "up")
+        super().up()
         # SSH: a client key for root, a host key and an sshd per namespace, on its address only.
         os.makedirs("/run/sshd", exist_ok=True)
         self.key = self.tmp / "id_ed25519"
@@ -87,15 +55,13 @@ class Fleet:
                 "PermitRootLogin prohibit-password", "PasswordAuthentication no", "KbdInteractiveAuthentication no",
                 "StrictModes no", "UsePAM yes", "Subsystem sftp internal-sftp", "LogLevel ERROR", "",
             ]))
-            log = open(self.tmp / f"sshd_{host}.log", "w")
-            self.sshd.append(subprocess.Popen(
-                ["ip", "netns", "exec", self.ns(host), SSHD, "-D", "-e", "-f", str(config)], stdout=log, stderr=subprocess.STDOUT
-            ))
+            with open(self.tmp / f"sshd_{host}.log", "w") as log:
+                self.sshd.append(subprocess.Popen(self.exec(host, SSHD, "-D", "-e", "-f", str(config)),
+                                                  stdout=log, stderr=subprocess.STDOUT))
         for host in HOSTS:
             assert wait_until(lambda: self.reachable(host, 22), 10), f"sshd of {host} does not answer; see {self.tmp}/sshd_{host}.log"
 
     def reachable(self, host, port):
-        import socket
         try:
             with socket.create_connection((self.address[host], port), timeout=1):
                 return True
@@ -112,6 +78,8 @@ class Fleet:
             return None
 
     def down(self):
+        """The supervisors (TERM, their own grace) and the sshds first; then whatever is left in
+        the namespaces, the namespaces and the links (Namespaces.down)."""
         for host in HOSTS:
             pid = self.supervisor_pid(host)
             if pid and pid_alive(pid):
@@ -126,14 +94,19 @@ class Fleet:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-        for ns in self.namespaces:
-            run("ip", "netns", "del", ns, check=False)
-        for link in self.links:
-            run("ip", "link", "del", link, check=False)
+        self.sshd = []
+        return super().down()
 
 
 @pytest.fixture
 def fleet(tmp_path):
+    # Outside CI a machine without these skips; in CI (CI=true) a missing one fails: .ci/run installs them.
+    require([
+        "root" if os.geteuid() != 0 else None,
+        "iproute2 (ip)" if not shutil.which("ip") else None,
+        f"openssh-server ({SSHD})" if not os.path.exists(SSHD) else None,
+        f".venv-ansible ({ANSIBLE_PLAYBOOK})" if not os.path.exists(ANSIBLE_PLAYBOOK) else None,
+    ], "needs root, iproute2, openssh-server and .venv-ansible (as .ci/run installs them)")
     # A short path: the control socket (DATABASE.control.sock) must fit in 107 bytes.
     tmp = Path(f"/tmp/mt-ansible-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)

@@ -2,76 +2,29 @@
 real PostgreSQL (Debian's, a cluster of this test's own). Requests by `miners simulate`;
 PostgreSQL is stopped for a while and started again; then every SQLite row is in PostgreSQL
 exactly once (counts and ids per table) and `miners status` shows a lag of 0."""
-import glob
 import json
-import os
-import shutil
 import sqlite3
 import subprocess
-import tempfile
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from fleet_support import Cluster
 from interop_support import HOTKEYS, MINERS_BIN, free_port, wait_until
 
 TABLES = ["requests", "batches", "timeouts", "lifecycle", "chain_events", "log_losses", "standing", "alerts"]
 
 
-def pg_bin():
-    if os.environ.get("PG_BIN"):
-        return Path(os.environ["PG_BIN"])
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))
-    if not found:
-        pytest.fail("PostgreSQL is not installed (apt-get install postgresql; .ci/run does it)")
-    return Path(found[-1])
-
-
-class Cluster:
-    """initdb into a temp dir, run as the postgres user when we are root (the server refuses root)."""
-
-    def __init__(self):
-        self.bin = pg_bin()
-        self.root = os.geteuid() == 0
-        self.dir = Path(tempfile.mkdtemp(prefix="miners-fleet-pg-"))
-        self.data = self.dir / "data"
-        self.port = free_port()
-        if self.root:
-            shutil.chown(self.dir, "postgres", "postgres")
-        self.run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-
-    def run(self, tool, *args, check=True):
-        command = [str(self.bin / tool), *args]
-        if self.root:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        out = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=self.dir)
-        if check:
-            assert out.returncode == 0, (command, out.stdout, out.stderr)
-        return out
-
-    def start(self):
-        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.dir / "server.log"), "-w", "-t", "60",
-                 "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1", "start")
-
-    def stop(self):
-        self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop", check=False)
-
-    def sql(self, statement, database="fleet"):
-        out = self.run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database,
-                       "-At", "-v", "ON_ERROR_STOP=1", "-c", statement)
-        return out.stdout.strip()
-
-
 @pytest.fixture
 def cluster():
     cluster = Cluster()
-    cluster.start()
-    cluster.sql("CREATE DATABASE fleet", database="postgres")
-    yield cluster
-    cluster.stop()
-    shutil.rmtree(cluster.dir, ignore_errors=True)
+    try:
+        cluster.start()
+        cluster.sql("CREATE DATABASE fleet", database="postgres")
+        yield cluster
+    finally:
+        cluster.destroy()
 
 
 def status(config):
@@ -158,6 +111,16 @@ miners:
                 remote = cluster.sql(f"SELECT coalesce(string_agg(local_id::text, ',' ORDER BY local_id), '') FROM {table}")
             assert ids.replace(" ", "") == remote, table
         assert int(cluster.sql("SELECT count(*) FROM requests")) >= 140
+
+        # Requests answered just before a graceful stop reach PostgreSQL by the time the
+        # supervisor exits (its last round, after the workers stopped).
+        for port, hotkey in zip(ports, HOTKEYS):
+            simulate(port, hotkey, 10)
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0
+        for table in ("requests", "batches", "timeouts"):
+            count = local.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            assert int(cluster.sql(f"SELECT count(*) FROM {table} WHERE host = 'interop-host'")) == count, table
     finally:
         proc.terminate()
         proc.wait(timeout=60)
