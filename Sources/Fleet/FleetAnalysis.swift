@@ -305,7 +305,7 @@ public enum FleetAnalysis {
             }
             let missing = start + values.count - first - counts.count
             if missing > 0 { counts.append(contentsOf: repeatElement(0, count: missing)) }
-            for (index, value) in zip((start - first)..., values) where value != 0 { counts[index] = plus(counts[index], value) }
+            for (index, value) in zip((start - first)..., values) where value != 0 { counts[index] = RequestAnalysis.adding(counts[index], value) }
         }
 
         var buckets: [Int: Int] {
@@ -315,11 +315,6 @@ public enum FleetAnalysis {
         }
     }
 
-    /// `a + b` saturated: counts come from a database other hosts (and hands) write.
-    static func plus(_ a: Int, _ b: Int) -> Int {
-        let (sum, overflow) = a.addingReportingOverflow(b)
-        return overflow ? (b > 0 ? .max : .min) : sum
-    }
 
     /// Batches over a limit other than SN1's 200: from the batch rows of the whole periods.
     static func batchesAboveLimit(_ connection: PostgresConnection, _ query: RequestAnalysis.Query) async throws -> [String: Int] {

@@ -7,7 +7,12 @@ import PostgresNIO
 public protocol FleetSession: Sendable {
     func execute(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence
     func onConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T
-    func inTransaction<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T
+}
+
+extension FleetSession {
+    func inTransaction<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await onConnection { connection in try await connection.withTransaction(logger: logger) { try await body($0) } }
+    }
 }
 
 extension PostgresClient: FleetSession {
@@ -17,9 +22,6 @@ extension PostgresClient: FleetSession {
     public func onConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await withConnection { try await body($0) }
     }
-    public func inTransaction<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await withTransaction(logger: logger) { try await body($0) }
-    }
 }
 
 extension PostgresConnection: FleetSession {
@@ -28,8 +30,5 @@ extension PostgresConnection: FleetSession {
     }
     public func onConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await body(self)
-    }
-    public func inTransaction<T: Sendable>(logger: Logger, _ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await withTransaction(logger: logger) { try await body($0) }
     }
 }

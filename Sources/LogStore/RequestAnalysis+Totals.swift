@@ -25,6 +25,9 @@ extension RequestAnalysis {
         public init() {}
     }
 
+    /// `a + b` saturated, never trapping (GroupTotals'): for sums read from other databases.
+    public static func adding(_ a: Int, _ b: Int) -> Int { GroupTotals.adding(a, b) }
+
     /// The figures of a group from its totals; percentiles from the histogram (within 1%).
     public static func figures(_ totals: Totals, group: [String: String], minutes: Double) -> Figures {
         GroupTotals(totals).figures(group: group, minutes: minutes)
