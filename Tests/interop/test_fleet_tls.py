@@ -88,14 +88,19 @@ miners:
         out = miners("simulate", "--port", str(port), "--hotkey", HOTKEYS[0], "--requests", "20", "--concurrency", "4",
                      "--timeout", "5", "--json", timeout=180)
         assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["complete"] == 20, out.stdout
+
+        def local_requests():
+            return sqlite3.connect(database).execute("SELECT count(*) FROM requests").fetchone()[0]
 
         def backlog():
             replication = (status() or {}).get("replication")
             return None if replication is None else sum(t["backlog"] for t in replication["tables"])
 
+        # The worker commits its log every 100 ms: wait for the rows, then for the replicator.
+        assert wait_until(lambda: local_requests() >= 20, 30)
         assert wait_until(lambda: backlog() == 0, 90), (status() or {}).get("replication")
-        local = sqlite3.connect(database).execute("SELECT count(*) FROM requests").fetchone()[0]
-        assert local >= 20
+        local = local_requests()
         assert int(cluster.sql("SELECT count(*) FROM requests WHERE host = 'tls-host'")) == local
         # The supervisor's connection is a TLS one (plain TCP is rejected by pg_hba.conf anyway).
         assert int(cluster.sql("SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
