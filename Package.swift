@@ -35,6 +35,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         // prctl(2), which Swift cannot call directly (it is variadic).
         .systemLibrary(name: "CProcessControl"),
+        // glibc's malloc_trim (the worker's idle memory trim, bench/footprint.py).
+        .systemLibrary(name: "CMalloc"),
         // sr25519 (Keccak, STROBE, Merlin over libsodium), SS58, substrate-bip39, wallet hotkeys.
         .target(name: "Keys", dependencies: ["CSodium"], resources: [.copy("Resources/bip39-english.txt")]),
         // The batcher and deadline policy shared by every backend.
@@ -84,7 +86,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Wire", "Streaming", "Backends", "LogStore", "Config", "Admission",
+                "Wire", "Streaming", "Backends", "LogStore", "Config", "Admission", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

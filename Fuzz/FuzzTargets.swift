@@ -23,13 +23,26 @@ enum FuzzTargets {
     static let all: [String: @Sendable ([UInt8]) -> Void] = [
         "synapse": synapse, "headers": headers, "ss58": ss58, "signature": signature, "config": config,
         "matrix": matrix, "sse": sse, "http": http, "chain": chain, "request": request, "answer": answer,
-        "chat": chat, "metrics": metrics,
+        "chat": chat, "chunk": chunk, "metrics": metrics,
     ]
 
     /// One event of an OpenAI-compatible stream, as any model server (or a stranger in its
     /// place) may send it: decoded or refused with a backend error, never a trap.
     static func chat(_ bytes: [UInt8]) {
         _ = try? ChatCompletionStream.decode(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// The same event through `ChatChunkScanner` and through Foundation: wherever the scanner
+    /// answers, its chunk is Foundation's; bytes that are not UTF-8 it never reads.
+    static func chunk(_ bytes: [UInt8]) {
+        let text = String(decoding: bytes, as: UTF8.self)
+        let scanned = ChatChunkScanner.scan(text)
+        if let scanned {
+            let reference = try? ChatCompletionStream.decodeWithFoundation(text)
+            precondition(reference.map(scanned.isIdentical) == true, "the scanner read \(scanned), Foundation \(String(describing: reference))")
+        }
+        let fromBytes = bytes.withUnsafeBufferPointer { ChatChunkScanner.scan(utf8: $0) }
+        precondition(fromBytes == (String(validating: bytes, as: UTF8.self) == nil ? nil : scanned), "bytes read otherwise than their text")
     }
 
     /// A model server's Prometheus `/metrics`, read by `miners status`.

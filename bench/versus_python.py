@@ -150,11 +150,11 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, max(0, int(round(p / 100 * len(ordered) + 0.5)) - 1))]
 
 
-async def dendrite_load(port, text, requests, concurrency):
+async def dendrite_load(port, text, requests, concurrency, hotkey=MINER_HOTKEY):
     """`requests` streamed requests, `concurrency` at a time. One dendrite per slot: the axon
     tracks nonces per (validator hotkey, dendrite uuid) and requires them to increase, which
     concurrent requests of one dendrite do not guarantee (they would be refused with 401)."""
-    axon = bt.AxonInfo(version=0, ip="127.0.0.1", port=port, ip_type=4, hotkey=MINER_HOTKEY, coldkey=MINER_HOTKEY)
+    axon = bt.AxonInfo(version=0, ip="127.0.0.1", port=port, ip_type=4, hotkey=hotkey, coldkey=hotkey)
     dendrites = [bt.Dendrite(wallet=VALIDATOR) for _ in range(concurrency)]
     remaining = iter(range(requests))
     latencies, first_chunks, statuses = [], [], {}

@@ -6,7 +6,9 @@
 # AxonInfo and JSON-RPC messages from a node), request (the request path in order: headers,
 # admission with a live nonce table, the request budget and deadlines, the body; the clock from the input),
 # answer (the mock backend's answer to any last message: the arithmetic it reads in it), chat
-# (one event of an OpenAI-compatible stream), metrics (a model server's Prometheus /metrics).
+# (one event of an OpenAI-compatible stream), chunk (the same event through the fast scanner and
+# through Foundation: the same chunk wherever the scanner answers), metrics (a model server's
+# Prometheus /metrics).
 # Seeds come from Fuzz/corpus/TARGET; what libFuzzer learns goes to .build-fuzz/corpus/TARGET.
 # A finding is saved under Fuzz/findings/ and fails the run: fix it, then move the input into
 # Fuzz/corpus/TARGET so the plain build's replay (`miners-fuzz TARGET Fuzz/corpus/TARGET`, run by
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-60}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(synapse headers http ss58 signature config matrix sse chain request answer chat metrics)
+[ ${#targets[@]} -gt 0 ] || targets=(synapse headers http ss58 signature config matrix sse chain request answer chat chunk metrics)
 
 # lld: gold fails on this binary's debug info (an internal error in its DWARF reader).
 echo "== building miners-fuzz with -sanitize=fuzzer,address (in .build-fuzz)"

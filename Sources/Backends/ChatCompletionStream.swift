@@ -45,12 +45,32 @@ public struct ChatCompletionStream: Sendable {
         public var pieces: [Piece] = []
         public var promptTokens: Int?
         public var completionTokens: Int?
+
+        /// Equal byte for byte (`==` takes canonically equivalent texts as equal): how the
+        /// scanner's chunks are held to Foundation's.
+        public func isIdentical(to other: Chunk) -> Bool {
+            func bytes(_ piece: Piece) -> (Bool, [UInt8]) {
+                switch piece {
+                case .thinking(let text): (true, Array(text.utf8))
+                case .answer(let text): (false, Array(text.utf8))
+                }
+            }
+            return promptTokens == other.promptTokens && completionTokens == other.completionTokens
+                && pieces.count == other.pieces.count && zip(pieces, other.pieces).allSatisfy { bytes($0) == bytes($1) }
+        }
     }
 
     /// One event's data; nil for `[DONE]`. An event that is not a JSON object, or that carries
     /// an `error`, is a failure of the stream.
     public static func decode(_ data: String) throws(BackendError) -> Chunk? {
         if data == "[DONE]" { return nil }
+        if let chunk = ChatChunkScanner.scan(data) { return chunk }  // one token's event, without Foundation's cost
+        return try decodeWithFoundation(data)
+    }
+
+    /// `decode` through `JSONSerialization`: the reference the scanner must match, and the path
+    /// for whatever it leaves (failures, errors, unusual shapes).
+    public static func decodeWithFoundation(_ data: String) throws(BackendError) -> Chunk? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(data.utf8)) as? [String: Any] else {
             throw BackendError(.malformed, "an event that is not JSON: \(data.prefix(200))")
         }

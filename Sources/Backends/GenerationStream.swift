@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// One request's generation: a task of its own produces items into a channel that holds at most
@@ -17,6 +18,8 @@ public struct GenerationStream: AsyncSequence, Sendable {
     /// the worker sets the event loop of the request's connection, so that the backend's bytes,
     /// their parsing and the validator's write stay on one thread.
     @TaskLocal public static var executor: (any TaskExecutor)?
+    /// That executor's event loop, where a backend's own waits are timed (`EventLoopClock`).
+    @TaskLocal public static var eventLoop: (any EventLoop)?
 
     /// Starts `produce`, which sends items through `send` and returns when it has no more.
     public init(_ produce: @escaping @Sendable (_ send: @Sendable (String) async -> Void) async throws -> Void) {

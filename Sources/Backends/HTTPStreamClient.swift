@@ -94,6 +94,9 @@ final class HTTPStreamClient: Sendable {
             response = try await client.execute(request, timeout: .seconds(Int64(config.connectTimeout + config.idleTimeout)))
         } catch is CancellationError {
             throw CancellationError()
+        } catch let error as HTTPClientError where error == .readTimeout {
+            // Connected, then silent for idle_timeout before the answer's head: a stalled server.
+            throw BackendError(.stalled, "\(config.baseURL)\(path): no answer within idle_timeout (\(config.idleTimeout) s)")
         } catch {
             throw BackendError(.unreachable, "\(config.baseURL)\(path): \(error)")
         }

@@ -26,23 +26,24 @@ public struct MockBackend: Backend {
 
     public func generate(_ request: GenerationRequest, report: GenerationReport) -> BackendItems {
         let words = textWords ?? Self.words(Self.answer(to: request.question))
-        let (stream, continuation) = AsyncThrowingStream<String, any Error>.makeStream()
-        let producer = Task { [delay, failAfter] in
-            do {
-                for (index, word) in words.enumerated() {
-                    if let failAfter, index == failAfter { throw Failure(afterItems: failAfter) }
-                    if delay > .zero { try await Task.sleep(for: delay) }
-                    try Task.checkCancellation()
-                    continuation.yield(word)
-                }
-                if let failAfter, failAfter >= words.count { throw Failure(afterItems: words.count) }
-                continuation.finish()
-            } catch {
-                continuation.finish(throwing: error)
+        // Without a delay or a failure there is nothing to wait for: the words go to the engine
+        // as it asks, without a task of their own and a hand-off per word (harness cost that
+        // the request path's measurements would otherwise carry; a real backend's per-token
+        // path is bench/token_to_wire.py's).
+        if delay == .zero && failAfter == nil { return ImmediateItems(items: words) }
+        // A GenerationStream, as a network backend's: in a worker it runs on the connection's
+        // event loop with the engine and the writer, and waits there too (EventLoopClock), so
+        // an item does not cross threads on its way to the wire.
+        let clock = EventLoopClock(eventLoop: GenerationStream.eventLoop)
+        return GenerationStream { [delay, failAfter] send in
+            for (index, word) in words.enumerated() {
+                if let failAfter, index == failAfter { throw Failure(afterItems: failAfter) }
+                if delay > .zero { try await clock.sleep(for: delay) }
+                try Task.checkCancellation()
+                await send(word)
             }
+            if let failAfter, failAfter >= words.count { throw Failure(afterItems: words.count) }
         }
-        continuation.onTermination = { _ in producer.cancel() }
-        return stream
     }
 
     /// Splits text into words that keep their trailing whitespace; leading whitespace stays
@@ -85,4 +86,24 @@ public struct MockBackend: Backend {
         }
         return hash % 1000
     }
+}
+
+/// Items already at hand, handed over one per `next()` without suspending.
+struct ImmediateItems: AsyncSequence, Sendable {
+    typealias Element = String
+    typealias Failure = any Error
+    let items: [String]
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        let items: [String]
+        var index = 0
+
+        mutating func next() async throws -> String? {
+            guard index < items.count else { return nil }
+            defer { index += 1 }
+            return items[index]
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(items: items) }
 }

@@ -2,6 +2,7 @@ import Config
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The fleet's PostgreSQL database: where every host's log rows are replicated. Its schema is
 /// `migrations/postgres/NNNN_name.sql`, embedded at build time (the EmbedMigrations plugin)
@@ -145,16 +146,63 @@ public struct FleetTimeout: Error, CustomStringConvertible {
     public var description: String { "\(what) took longer than \(Int(seconds)) s" }
 }
 
-/// `body`, cancelled after `seconds`.
+/// `body`, cancelled after `seconds`; returns or throws by then whatever the body does.
+///
+/// The body runs in a task of its own that is cancelled, not awaited, at the bound: a body that
+/// does not answer cancellation at once (a PostgreSQL connection attempt or a query in flight
+/// ends only when the server answers) must not hold the replicator — or a graceful shutdown —
+/// past it. A task group would wait for such a body before returning.
 func withTimeout<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw FleetTimeout(what: what, seconds: seconds)
+    try Task.checkCancellation()
+    let outcome = FirstOutcome<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let work = Task {
+                do { outcome.settle(.success(try await body())) } catch { outcome.settle(.failure(error)) }
+            }
+            let timer = Task {
+                guard (try? await Task.sleep(for: .seconds(seconds))) != nil else { return }
+                outcome.settle(.failure(FleetTimeout(what: what, seconds: seconds)))
+            }
+            outcome.wait(continuation) {
+                work.cancel()
+                timer.cancel()
+            }
         }
-        defer { group.cancelAll() }
-        return try await group.next()!
+    } onCancel: {
+        outcome.settle(.failure(CancellationError()))
+    }
+}
+
+/// The first of several outcomes resumes the waiter (and cancels the rest); later ones are dropped.
+private final class FirstOutcome<T: Sendable>: Sendable {
+    private struct State {
+        var result: Result<T, any Error>?
+        var waiter: (continuation: CheckedContinuation<T, any Error>, onSettled: @Sendable () -> Void)?
+    }
+    private let state = Mutex(State())
+
+    func wait(_ continuation: CheckedContinuation<T, any Error>, onSettled: @escaping @Sendable () -> Void) {
+        let settled = state.withLock { state -> Result<T, any Error>? in
+            if state.result == nil { state.waiter = (continuation, onSettled) }
+            return state.result
+        }
+        if let settled {
+            onSettled()
+            continuation.resume(with: settled)
+        }
+    }
+
+    func settle(_ result: Result<T, any Error>) {
+        let waiter = state.withLock { state -> (continuation: CheckedContinuation<T, any Error>, onSettled: @Sendable () -> Void)? in
+            guard state.result == nil else { return nil }
+            state.result = result
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        guard let waiter else { return }
+        waiter.onSettled()
+        waiter.continuation.resume(with: result)
     }
 }
 

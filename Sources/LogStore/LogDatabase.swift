@@ -5,12 +5,17 @@ import GRDB
 /// timeout because the supervisor and its workers, one writer each, share one file. Each
 /// writes a few batched transactions a second, far below what WAL sustains.
 public enum LogDatabase {
-    public static func open(path: String) throws -> DatabaseQueue {
+    /// `cacheKiB` bounds the connection's page cache (SQLite's default is 2,000 KiB, which an
+    /// appending writer fills with pages it never reads again).
+    public static func open(path: String, cacheKiB: Int? = nil) throws -> DatabaseQueue {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.foreignKeysEnabled = true
+        if let cacheKiB {
+            configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -\(max(64, cacheKiB))") }
+        }
         let queue = try DatabaseQueue(path: path, configuration: configuration)
         // Switching to WAL needs the file to itself, and SQLite answers "busy" at once rather than
         // waiting when a reader (`miners status` while the supervisor starts) holds it: retry.

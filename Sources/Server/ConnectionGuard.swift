@@ -140,20 +140,27 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         // A refusal ends its connection: a client that pipelines refused requests (and reads none
         // of the answers) would otherwise keep its connection "in a request", unevictable, for as
         // long as its pipeline lasts. A validator refused now and then just connects again.
-        if case .head(var head) = unwrapOutboundIn(data), head.status.code >= 400 {
+        // Unwrapped once: each unwrap is a dynamic cast to a generic type (a metadata lookup),
+        // and every batch of every answer passes here.
+        let part = unwrapOutboundIn(data)
+        if case .head(var head) = part, head.status.code >= 400 {
             closeAfterAnswer = true
             head.headerFields[.connection] = "close"
             context.write(wrapOutboundOut(.head(head)), promise: promise)
             return
         }
-        if case .end = unwrapOutboundIn(data), closeAfterAnswer {
+        guard case .end = part else {
+            context.write(data, promise: promise)
+            return
+        }
+        if closeAfterAnswer {
             let channel = context.channel
             let written = promise ?? context.eventLoop.makePromise()
             written.futureResult.whenComplete { _ in channel.close(promise: nil) }
             context.writeAndFlush(data, promise: written)
             return
         }
-        if case .end = unwrapOutboundIn(data), requestsInProgress > 0 {
+        if requestsInProgress > 0 {
             requestsInProgress -= 1
             if requestsInProgress == 0 {
                 if let id { table.requestEnded(id) }

@@ -17,10 +17,12 @@ public struct InProcessRequests: Sendable {
 
     /// `log` collects the records (run it, or let its bounded queue drop them).
     public init(worker: Worker, log: LogWriter) throws {
-        responder = worker.makeResponder(
+        var responder = worker.makeResponder(
             log: log, refusals: RefusalLog(log: log, logger: worker.logger), admission: try worker.makeAdmission(),
             backend: worker.miner.makeBackend(), drain: StopSignal(), onForwardException: { _ in }
         )
+        responder.timersOnEventLoop = false  // a testing channel's loop keeps time only by hand
+        self.responder = responder
         self.logger = worker.logger
     }
 

@@ -32,6 +32,11 @@ struct SynapseResponder: HTTPResponder {
     var batchBounds = BatchBounds()
     /// Unix seconds now: when a request arrived, for its nonce's freshness and the log.
     var wallClock: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    /// Deadlines on the connection's event loop (`EventLoopClock`); off for NIO's testing
+    /// channels, whose loops keep time only by hand (in-process requests, fuzzing).
+    var timersOnEventLoop = true
+    /// Told when a stream starts and ends: the heap is trimmed once none runs (`IdleMemoryTrim`).
+    var idleTrim: IdleMemoryTrim?
 
     func respond(to request: Request, context: Context) async throws -> Response {
         let timing = RequestTiming(unixNow: wallClock())
@@ -173,22 +178,28 @@ struct SynapseResponder: HTTPResponder {
         record.status = 200
         let report = GenerationReport()
         let journalID = log.started(record)
-        // A network backend's stream (its reader, the engine, the writer) runs on the
-        // connection's event loop (see EventLoopTaskExecutor). The mock's timers fire on
-        // Swift's pool: it stays there.
+        // A backend's stream (its reader, the engine, the writer) runs on the connection's
+        // event loop (see EventLoopTaskExecutor).
         let executor = EventLoopTaskExecutor(connection.eventLoop)
+        // Deadlines as callbacks on the connection's event loop: a cancelled one is gone at once
+        // (a cancelled Task.sleep stays queued until its deadline; see EventLoopClock).
+        let timers = timersOnEventLoop ? connection.eventLoop : nil
+        let clock = EventLoopClock(eventLoop: timers)
         let items = GenerationStream.$executor.withValue(executor) {
-            backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string)), report: report)
+            GenerationStream.$eventLoop.withValue(timers) {
+                backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string)), report: report)
+            }
         }
+        idleTrim?.streamStarted()
         let session = StreamSession(
             engine: StreamingEngine(batchSize: miner.streamingBatchSize, bounds: batchBounds),
             items: items,
             deadline: budget.deadline(from: timing.receivedAt),
             receivedAt: timing.receivedAt,
-            clock: ContinuousClock(),
+            clock: clock,
             disconnect: watcher,
             drain: drain,
-            executor: items is GenerationStream ? executor : nil
+            executor: executor
         )
         // The deadline bounds the writes too: a client that stops reading would otherwise hold
         // its stream slot (and the answer's buffers) until it closes the socket.
@@ -205,7 +216,7 @@ struct SynapseResponder: HTTPResponder {
             let stalled = StopSignal()
             await withTaskGroup(of: Void.self) { watchdog in
                 watchdog.addTask {
-                    guard (try? await ContinuousClock().sleep(until: writeLimit)) != nil else { return }  // cancelled: done in time
+                    guard (try? await clock.sleep(until: writeLimit)) != nil else { return }  // cancelled: done in time
                     stalled.fire()
                     connection.close(promise: nil)  // fails the stalled write; the slot is freed below
                 }
@@ -215,6 +226,7 @@ struct SynapseResponder: HTTPResponder {
                 // no answer a client saw complete goes unlogged, even if the worker is killed now.
                 var finished = finish(record, result: result, report: report, timing: timing, stalled: stalled.isFired, logger: logger)
                 log.record(finished, journalID: journalID)
+                idleTrim?.streamEnded()
                 // The terminating zero-length chunk; the Python axon sends it on timeout too.
                 do {
                     try await writer.finish(nil)

@@ -59,7 +59,8 @@ public struct Worker: Sendable {
             throw AlreadyServed(miner: miner.name, holder: held)
         }
         defer { withExtendedLifetime(owner) {} }
-        let database = try LogDatabase.open(path: databasePath)
+        // A worker writes, and reads little: a small page cache holds what its inserts touch.
+        let database = try LogDatabase.open(path: databasePath, cacheKiB: Self.pageCacheKiB)
         let applied = try Migrations.migrate(database)
         if !applied.isEmpty { logger.info("database \(databasePath): applied \(applied.joined(separator: ", "))") }
         // What a killed predecessor journaled and never committed goes in first.
@@ -82,13 +83,15 @@ public struct Worker: Sendable {
         let now = wallClock()
         let served = try RecentNonces.read(database, worker: miner.name, since: now - admission.nonceMemory)
         for entry in served { admission.remember(hotkey: entry.hotkey, uuid: entry.uuid, nonce: entry.nonce, now: now) }
+        let idleTrim = IdleMemoryTrim()
         let app = makeApplication(
-            log: log, refusals: refusals, admission: admission, backend: backend, gate: gate, drain: orders.drain, onRunning: onRunning
+            log: log, refusals: refusals, admission: admission, backend: backend, gate: gate, drain: orders.drain, idleTrim: idleTrim,
+            onRunning: onRunning
         ) { error in
             orders.order(.forwardException(error))
         }
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
-            .init(service: orders), .init(service: log), .init(service: refusals), .init(service: app),
+            .init(service: orders), .init(service: log), .init(service: refusals), .init(service: app), .init(service: idleTrim),
         ]
         if let gate { services.append(.init(service: gate)) }
         if let server = backend.server, let keepAlive = server.config.keepAlive {
@@ -108,6 +111,10 @@ public struct Worker: Sendable {
         }
         return 0
     }
+
+    /// The worker's SQLite page cache: SQLite's default 2,000 KiB fills with the pages its
+    /// inserts touch and stays full; 512 KiB holds the tables' and indexes' current pages.
+    static let pageCacheKiB = 512
 
     /// A second worker for a miner that one is already serving.
     public struct AlreadyServed: Error, CustomStringConvertible {
@@ -150,14 +157,16 @@ public struct Worker: Sendable {
         backend: (any Backend)? = nil,
         gate: BackendGate? = nil,
         drain: StopSignal = StopSignal(),
+        idleTrim: IdleMemoryTrim? = nil,
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in },
         onForwardException: @escaping @Sendable (String) -> Void = { _ in }
     ) -> Application<SynapseResponder> {
         let refusals = refusals ?? RefusalLog(log: log, logger: logger)
-        let responder = makeResponder(
+        var responder = makeResponder(
             log: log, refusals: refusals, admission: admission, backend: backend ?? miner.makeBackend(), gate: gate, drain: drain,
             onForwardException: onForwardException
         )
+        responder.idleTrim = idleTrim
         let connections = ConnectionTable(limits: miner.limits)
         let refuse: ConnectionRefusal = { [responder] reason, status, message, client in
             var record = responder.newRecord(receivedAt: responder.wallClock())

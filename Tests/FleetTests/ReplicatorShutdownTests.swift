@@ -23,7 +23,7 @@ import Testing
         #expect(try await requests(client, host: host) == count, "\(host)")
     }
 
-    @Test func theLastRowsGoAtAGracefulShutdown() async throws {
+    @Test(.timeLimit(.minutes(2))) func theLastRowsGoAtAGracefulShutdown() async throws {
         try await TestPostgres.withScratchDatabase { fleet, client in
             try await FleetDatabase.migrate(client, logger: TestPostgres.logger)
             let database = try TestLog.database()

@@ -375,6 +375,8 @@ final class ScriptedTransport: Sendable {
             #expect(await waitFor { transport.bodies.count == 3 })
             #expect(transport.bodies.last?["state"] as? String == "resolved")
             #expect((transport.bodies.last?["message"] as? String)?.hasPrefix("[RESOLVED after ") == true)
+            // The resolve is recorded after it is posted: wait for the row before stopping the monitor.
+            #expect(await waitFor { (try? AlertRecord.firing(database).isEmpty) == true })
             group.cancelAll()
         }
         await supervisor.stopAll(reason: "test")
