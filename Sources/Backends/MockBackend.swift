@@ -26,11 +26,11 @@ public struct MockBackend: Backend {
 
     public func generate(_ request: GenerationRequest, report: GenerationReport) -> BackendItems {
         let words = textWords ?? Self.words(Self.answer(to: request.question))
-        // Without a delay or a failure there is nothing to wait for: the words go to the engine
-        // as it asks, without a task of their own and a hand-off per word (harness cost that
-        // the request path's measurements would otherwise carry; a real backend's per-token
-        // path is bench/token_to_wire.py's).
-        if delay == .zero && failAfter == nil { return ImmediateItems(items: words) }
+        // Without a delay there is nothing to wait for: the words go to the engine as it asks,
+        // without a task of their own and two task switches per word (harness cost that the
+        // request path's measurements would otherwise carry; a real backend's per-token path is
+        // bench/token_to_wire.py's).
+        if delay == .zero { return ImmediateItems(items: words, failAfter: failAfter) }
         // A GenerationStream, as a network backend's: in a worker it runs on the connection's
         // event loop with the engine and the writer, and waits there too (EventLoopClock), so
         // an item does not cross threads on its way to the wire.
@@ -38,7 +38,7 @@ public struct MockBackend: Backend {
         return GenerationStream { [delay, failAfter] send in
             for (index, word) in words.enumerated() {
                 if let failAfter, index == failAfter { throw Failure(afterItems: failAfter) }
-                if delay > .zero { try await clock.sleep(for: delay) }
+                try await clock.sleep(for: delay)
                 try Task.checkCancellation()
                 await send(word)
             }
@@ -88,22 +88,29 @@ public struct MockBackend: Backend {
     }
 }
 
-/// Items already at hand, handed over one per `next()` without suspending.
+/// Items already at hand, one per `next()`. Each `next()` yields first: the writer of the batch
+/// the engine just made and the deadline's callback get their turn between items (a long answer
+/// would otherwise be made whole, in memory, before its first batch left).
 struct ImmediateItems: AsyncSequence, Sendable {
     typealias Element = String
     typealias Failure = any Error
     let items: [String]
+    /// Throws `MockBackend.Failure` after this many items (`fail_after`).
+    var failAfter: Int?
 
     struct AsyncIterator: AsyncIteratorProtocol {
         let items: [String]
+        let failAfter: Int?
         var index = 0
 
         mutating func next() async throws -> String? {
+            await Task.yield()
+            if let failAfter, index == Swift.min(failAfter, items.count) { throw MockBackend.Failure(afterItems: index) }
             guard index < items.count else { return nil }
             defer { index += 1 }
             return items[index]
         }
     }
 
-    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(items: items) }
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(items: items, failAfter: failAfter) }
 }

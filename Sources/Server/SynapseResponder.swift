@@ -199,7 +199,9 @@ struct SynapseResponder: HTTPResponder {
             clock: clock,
             disconnect: watcher,
             drain: drain,
-            executor: executor
+            // Not for items made without waiting (the mock without a delay): a generator that
+            // never waits on I/O would keep the loop from its sockets until the answer ended.
+            executor: items is GenerationStream ? executor : nil
         )
         // The deadline bounds the writes too: a client that stops reading would otherwise hold
         // its stream slot (and the answer's buffers) until it closes the socket.
