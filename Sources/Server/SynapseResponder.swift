@@ -190,7 +190,6 @@ struct SynapseResponder: HTTPResponder {
                 backend.generate(GenerationRequest(roles: synapse.roles, messages: synapse.messages.map(\.string)), report: report)
             }
         }
-        idleTrim?.streamStarted()
         let session = StreamSession(
             engine: StreamingEngine(batchSize: miner.streamingBatchSize, bounds: batchBounds),
             items: items,
@@ -215,6 +214,7 @@ struct SynapseResponder: HTTPResponder {
             fields.append(HTTPField(name: HTTPField.Name(field)!, value: value))
         }
         let body = ResponseBody { [self, record] writer in
+            idleTrim?.streamStarted()  // ended below, once the stream is recorded
             let stalled = StopSignal()
             await withTaskGroup(of: Void.self) { watchdog in
                 watchdog.addTask {
