@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "Tests" / "interop"))
 import bittensor as bt  # noqa: E402
+from interop_support import free_port  # noqa: E402
 from versus_python import Miner, cpu_model, dendrite_load, table_markdown, table_text  # noqa: E402
 
 KIB = 1024
@@ -57,8 +58,8 @@ def smaps_rollup(pid):
 
 def breakdown(pid):
     """PSS and private dirty KiB of a process by mapping: each file by name, the heap, the
-    stacks, and other anonymous memory (thread stacks and malloc arenas are anonymous too; a
-    mapping of exactly 8 MiB + guard is told apart as a thread stack by its size)."""
+    stacks, and other anonymous memory (malloc's arenas among it); a thread's stack is an
+    anonymous mapping of exactly 8 MiB, told apart by its size."""
     groups = {}
     name, size = None, 0
     for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
@@ -69,8 +70,6 @@ def breakdown(pid):
             name = fields[5] if len(fields) > 5 else "[anon]"
             if name == "[anon]" and size == 8 * 1024 * 1024:
                 name = "[anon: thread stack]"
-            elif name == "[anon]" and size >= 32 * 1024 * 1024:
-                name = "[anon: malloc arena]"
             groups.setdefault(name, {"pss": 0, "private_dirty": 0})
         elif fields[0] == "Pss:":
             groups[name]["pss"] += int(fields[1])
@@ -144,13 +143,6 @@ class SwiftGroup:
                 self.supervisor.kill()
                 self.supervisor.wait()
         self.log.close()
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class PythonGroup:

@@ -14,16 +14,15 @@ final class IdleMemoryTrim: Service, Sendable {
         var streams = 0
         /// Counts starts and ends.
         var activity = 0
-        var waiter: (after: Int, continuation: CheckedContinuation<Void, Never>)?
+        /// The loop, parked until the activity count changes.
+        var waiter: CheckedContinuation<Void, Never>?
         var stopping = false
 
         mutating func note(_ change: Int) {
             streams += change
             activity &+= 1
-            if let waiter, waiter.after != activity || stopping {
-                self.waiter = nil
-                waiter.continuation.resume()
-            }
+            waiter?.resume()
+            waiter = nil
         }
     }
     private let state = Mutex(State())
@@ -46,8 +45,9 @@ final class IdleMemoryTrim: Service, Sendable {
             var seen = 0
             while true {
                 try await waitForActivity(after: seen)
-                seen = state.withLock { $0.activity }
-                if state.withLock({ $0.streams > 0 }) { continue }  // parked until one ends
+                let (activity, streams) = state.withLock { ($0.activity, $0.streams) }
+                seen = activity
+                if streams > 0 { continue }  // parked until one ends
                 try await clock.sleep(for: quiet)
                 if state.withLock({ $0.activity == seen && $0.streams == 0 }) { trim() }
             }
@@ -63,14 +63,14 @@ final class IdleMemoryTrim: Service, Sendable {
                     if state.activity != after || state.stopping {
                         continuation.resume()
                     } else {
-                        state.waiter = (after, continuation)
+                        state.waiter = continuation
                     }
                 }
             }
         } onCancel: {
             state.withLock { state in
                 state.stopping = true
-                state.waiter?.continuation.resume()
+                state.waiter?.resume()
                 state.waiter = nil
             }
         }
