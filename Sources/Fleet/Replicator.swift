@@ -42,6 +42,9 @@ public final class Replicator: Service, Sendable {
         /// Tests: called after PostgreSQL committed a transaction, before the local progress
         /// moves (a throw stands for a crash there).
         public var afterCommit: (@Sendable (String) throws -> Void)?
+        /// Tests: called after each round of the service's loop with the rows it sent (after a
+        /// round that sent none, the loop pauses for `idleInterval`).
+        public var afterRound: (@Sendable (Int) -> Void)?
 
         public init() {}
     }
@@ -148,6 +151,7 @@ public final class Replicator: Service, Sendable {
                 let sent = try await round(client)
                 backoff = options.backoffInitial
                 try noteSuccess(sent: sent)
+                options.afterRound?(sent)
                 if sent == 0 { try await Task.sleep(for: .seconds(options.idleInterval)) }
             } catch is CancellationError {
                 throw CancellationError()

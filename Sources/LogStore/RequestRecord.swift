@@ -51,9 +51,11 @@ public struct RequestRecord: Sendable, Equatable {
 
     /// The longest refusal message kept.
     public static let maxDetail = 300
-    /// A client's text as the log keeps it: at most `limit` characters, marked when cut.
+    /// A client's text as the log keeps it: at most `limit` characters, marked when cut, its
+    /// control characters shown as `?` (the log reaches terminals, log files and reports).
     public static func bounded(_ text: String, to limit: Int = 96) -> String {
-        text.count <= limit ? text : String(text.prefix(limit)) + "…"
+        let head = text.prefix(limit + 1)
+        return PrintableText.line(head.count <= limit ? String(head) : String(head.prefix(limit)) + "…")
     }
 
     public var itemsUnsent: Int { itemsGenerated - itemsSent }

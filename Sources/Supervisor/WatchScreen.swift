@@ -1,4 +1,5 @@
 import Foundation
+import LogStore
 
 /// The frames of `miners status --watch`. On a terminal each frame is drawn in place on the
 /// alternate screen — cursor home, every line cleared to its end, the rest cleared below — so
@@ -29,7 +30,7 @@ public struct WatchScreen: Sendable {
         guard terminal else { return (frames == 0 ? "" : "\n") + lines.joined(separator: "\n") + "\n" }
         // Names and details come from the config and the log database: an escape sequence in
         // one must not move the cursor, retitle or clear the terminal drawn on.
-        lines = lines.map(Self.printable)
+        lines = lines.map(PrintableText.line)
         lines += ["", "Ctrl-C to quit"]
         if let size, size.rows > 1, size.columns > 1 {
             if lines.count > size.rows { lines = lines.prefix(size.rows - 1) + [lines[lines.count - 1]] }
@@ -37,19 +38,5 @@ public struct WatchScreen: Sendable {
             lines = lines.map { String($0.prefix(size.columns - 1)) }
         }
         return "\u{1B}[H" + lines.joined(separator: "\u{1B}[K\n") + "\u{1B}[J"
-    }
-
-    /// The line with every control character (C0, DEL, C1) shown as `?`, a tab as a space.
-    static func printable(_ line: String) -> String {
-        guard line.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) else { return line }
-        var scalars = String.UnicodeScalarView()
-        for scalar in line.unicodeScalars {
-            switch scalar.value {
-            case 0x09: scalars.append(" ")
-            case 0..<0x20, 0x7F...0x9F: scalars.append("?")
-            default: scalars.append(scalar)
-            }
-        }
-        return String(scalars)
     }
 }

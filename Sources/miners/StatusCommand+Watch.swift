@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LogStore
 import Supervisor
 import Synchronization
 
@@ -37,8 +38,15 @@ extension StatusCommand {
     }
 
     /// Every `print` of StatusCommand: to standard output, or into the frame being drawn.
+    /// The tables show names and details from the log, a model server, the chain or a
+    /// webhook: an escape sequence among them must not reach the terminal (control characters
+    /// become `?`). JSON escapes its own; CSV and JSON keep the data as it is.
     func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
-        let text = items.map { "\($0)" }.joined(separator: separator) + terminator
+        var text = items.map { "\($0)" }.joined(separator: separator)
+        if !json, !csv {
+            text = text.split(separator: "\n", omittingEmptySubsequences: false).map { PrintableText.line(String($0)) }.joined(separator: "\n")
+        }
+        text += terminator
         if let frame = StatusFrame.current { frame.append(text) } else { Swift.print(text, terminator: "") }
     }
 

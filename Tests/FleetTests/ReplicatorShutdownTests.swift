@@ -31,12 +31,15 @@ import Testing
             try TestLog.fill(database, requests: 40, at: now - 600)
             var options = Replicator.Options()
             options.idleInterval = 3600  // after the backlog, no more rounds until shutdown
+            let (rounds, roundEnded) = AsyncStream.makeStream(of: Int.self)
+            options.afterRound = { roundEnded.yield($0) }
             let replicator = Replicator(fleet: fleet, database: database, options: options, logger: TestPostgres.logger)
             let group = ServiceGroup(configuration: .init(services: [replicator], logger: TestPostgres.logger))
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
                 try await Self.waitFor(40, host: "test-host", client)
-                try await Task.sleep(for: .seconds(1))  // the loop is asleep now
+                // The loop pauses once a round found nothing: from then on only the shutdown sends.
+                for await sent in rounds where sent == 0 { break }
                 try TestLog.fill(database, requests: 25, at: now - 300)  // as the last workers stop
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(try await Self.requests(client, host: "test-host") == 40, "sent before the shutdown: the test proves nothing")

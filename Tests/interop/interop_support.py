@@ -27,10 +27,26 @@ def question(text):
     return urlencode({"question_text": text, "question_type": "arithmetic"})
 
 
+# Ports handed out by free_port: below the kernel's ephemeral range (32768 and up on Linux),
+# so no outgoing connection takes one between the test's choice and the miner's bind, and
+# never the same one twice in a run (two bind(0) calls in a row may return the same port:
+# about once in 4,000 choices of three, which made a config with a duplicate port).
+_PORT_RANGE = range(20000, 32768)
+_next_port = _PORT_RANGE.start + (os.getpid() * 7919) % len(_PORT_RANGE)
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    global _next_port
+    for _ in range(len(_PORT_RANGE)):
+        port = _next_port
+        _next_port = _PORT_RANGE.start + (_next_port + 1 - _PORT_RANGE.start) % len(_PORT_RANGE)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))  # free on every address, loopback included
+            except OSError:
+                continue
+        return port
+    raise RuntimeError(f"no free port in {_PORT_RANGE}")
 
 
 def port_is_free(port):
@@ -135,6 +151,15 @@ def query(db_path, sql, args=()):
     with sqlite3.connect(db_path) as db:
         db.row_factory = sqlite3.Row
         return db.execute(sql, args).fetchall()
+
+
+def log_tail(path, lines=30):
+    """The last lines of a process's log, for an assertion's message: CI keeps no files."""
+    try:
+        text = Path(path).read_text(errors="replace").splitlines()[-lines:]
+    except OSError as error:
+        return f"(cannot read {path}: {error})"
+    return f"the last lines of {path}:\n" + "\n".join(text)
 
 
 def wait_until(condition, timeout, interval=0.05):

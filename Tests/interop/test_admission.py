@@ -3,6 +3,8 @@ tampered, replayed, stale, future and misdirected requests are refused with the 
 words, and every refusal is a row."""
 import asyncio
 import json
+import socket
+import sqlite3
 import subprocess
 import time
 
@@ -139,6 +141,27 @@ def test_every_refusal_is_a_row(worker):
     out = subprocess.run([MINERS_BIN, "status", "--db", str(worker["db"])], capture_output=True, text=True, timeout=30)
     section = out.stdout.split("refused in the last 5 minutes, by validator:")[1]
     assert any(line.split()[:4] == [worker["poor"].ss58_address, "(claimed)", "403", "low_stake"] for line in section.splitlines())
+
+
+def test_a_strangers_control_characters_reach_no_terminal(worker):
+    # HTTP lets a header carry C1 controls (as obs-text bytes); the claimed hotkey is logged
+    # with them shown as ?, so neither `miners status` nor a log file replays them.
+    claimed = "5Evil\u009b2J\u009d0;pwned\u2028forged"
+    head = (b"POST /StreameinsteinSynapse HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\nbt_header_dendrite_hotkey: " + claimed.encode() + b"\r\n\r\n{}")
+    with socket.create_connection(("127.0.0.1", worker["port"]), timeout=10) as connection:
+        connection.sendall(head)
+        assert connection.recv(65536).startswith(b"HTTP/1.1 4")
+    logged = wait_until(lambda: query(worker["db"], "select claimed_hotkey from requests where claimed_hotkey like '5Evil%'"), 6)
+    assert [r[0] for r in logged] == ["5Evil?2J?0;pwned?forged"]
+    # What other peers wrote into the log (a chain node's error here) is shown the same way.
+    with sqlite3.connect(worker["db"]) as db:
+        db.execute("insert into chain_events (at, kind, miner, network, netuid, outcome, detail) values (?, 'serve', 'guarded', "
+                   "'local', 35, 'failed', ?)", (time.time(), "node said \x1b]0;pwned\x07\x1b[2J\u009b31m"))
+    out = subprocess.run([MINERS_BIN, "status", "--db", str(worker["db"])], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "node said ?]0;pwned??[2J?31m" in out.stdout and "5Evil?2J?0;pwned?forged" in out.stdout, out.stdout
+    assert not any(c in out.stdout for c in "\x1b\x07\u009b\u009d\u2028")
 
 
 def start_worker(tmp, miner_yaml, name):

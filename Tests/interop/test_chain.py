@@ -13,7 +13,7 @@ from bittensor_wallet import Wallet
 
 from bittensor_metagraph import reference_metagraph
 from fake_node import FakeNode, ip_to_int
-from interop_support import MINERS_BIN, free_port, miners_json, query, wait_until
+from interop_support import MINERS_BIN, free_port, miners_json, query, wait_until, log_tail
 from test_supervisor import Supervisor
 
 ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"
@@ -165,7 +165,7 @@ def test_supervisor_serves_at_start_not_on_worker_restart_and_keeps_the_snapshot
         running = s.wait_running(["alice"])
         # The snapshot was written before the worker that reads it started.
         assert snapshot.exists()
-        assert wait_until(lambda: node.axon(1, ALICE), 20), f"the supervisor did not serve; see {s.log.name}"
+        assert wait_until(lambda: node.axon(1, ALICE), 20), f"the supervisor did not serve; {log_tail(s.log.name)}"
         assert wait_until(lambda: len(query(
             s.db, "SELECT 1 FROM chain_events WHERE kind = 'metagraph' AND outcome = 'written'")) >= 2, 20)
         assert len(node.submissions) == 1
@@ -236,7 +236,7 @@ def test_supervisor_retries_a_failed_serve_until_the_chain_has_the_axon(tmp_path
         assert wait_until(lambda: any(sub["verdict"] != "ok" for sub in node.submissions), 20)   # code 10
         assert node.axon(1, ALICE) is None
         node.netuid_registered(1, ALICE, uid=3)
-        assert wait_until(lambda: node.axon(1, ALICE), 20), f"not served after registration; see {s.log.name}"
+        assert wait_until(lambda: node.axon(1, ALICE), 20), f"not served after registration; {log_tail(s.log.name)}"
         assert wait_until(lambda: outcomes()[-1:] == ["served"], 10)
         assert sum(1 for sub in node.submissions if sub["verdict"] == "ok") == 1
         assert node.axon(1, ALICE)["port"] == int(entry.split("port: ")[1].split(",")[0])  # external_port defaults to port

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from interop_support import HOTKEYS, MINERS_BIN, VALIDATOR, question, raw_post, signed_headers
+from interop_support import HOTKEYS, MINERS_BIN, VALIDATOR, question, raw_post, signed_headers, log_tail
 from interop_support import ask as dendrite_ask
 
 
@@ -58,7 +58,7 @@ class Worker:
                 return
             if not line and self.proc.poll() is not None:
                 break
-        raise RuntimeError(f"worker {name} did not start; see {self.log.name}")
+        raise RuntimeError(f"worker {name} did not start; {log_tail(self.log.name)}")
 
     def stop(self):
         if self.proc.poll() is None:

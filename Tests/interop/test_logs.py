@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from interop_support import HOTKEYS, MINERS_BIN, free_port, wait_until
+from interop_support import HOTKEYS, MINERS_BIN, free_port, wait_until, log_tail
 
 FIRST = 5_000       # printed at once: less than 1M, no rotation yet
 TOTAL = 56_000      # 63 bytes a line, ~3.5 MB in all: 3 rotations, nothing deleted
@@ -103,7 +103,7 @@ def test_rotation_keeps_every_line_and_logs_follows_it(supervisor):
     live = logs / "gen.log"
     last_first = f"line {FIRST - 1:06d} " + "x" * 50
     assert wait_until(lambda: last_first in supervisor.logs("gen", "--lines", "5").stdout, timeout=30), \
-        f"no output from the service; see {supervisor.log.name}"
+        f"no output from the service; {log_tail(supervisor.log.name)}"
     assert not (logs / "gen.log.1.gz").exists()
 
     # A follower started before any rotation.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from interop_support import HOTKEYS, MINERS_BIN, ask, free_port, query, question, wait_until
+from interop_support import HOTKEYS, MINERS_BIN, ask, free_port, query, question, wait_until, log_tail
 
 ROOT = Path(__file__).resolve().parents[2]
 LLM_VENV = Path(os.environ.get("LLM_VENV", ROOT / ".venv-llm"))
@@ -39,7 +39,7 @@ def model_server(tmp_path_factory):
         except OSError:
             return False
 
-    assert wait_until(ready, timeout=180, interval=0.5), f"llama.cpp server did not start; see {log.name}"
+    assert wait_until(ready, timeout=180, interval=0.5), f"llama.cpp server did not start; {log_tail(log.name)}"
     yield port
     server.terminate()
     server.wait(timeout=30)

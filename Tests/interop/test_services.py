@@ -18,7 +18,7 @@ import pytest
 import fake_services
 from interop_support import (
     HOTKEYS, MINERS_BIN, ask, free_port, miners_json, pid_alive, query, question, raw_post, signed_headers,
-    synapse_body, wait_until,
+    synapse_body, wait_until, log_tail,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,7 +66,7 @@ class Stack:
     def wait_service(self, name, condition, timeout, what=""):
         found = wait_until(lambda: (lambda s: s if s and condition(s) else None)(self.services().get(name)),
                            timeout, interval=0.1)
-        assert found, f"service {name}: not {what} within {timeout} s: {self.services().get(name)}; see {self.log.name}"
+        assert found, f"service {name}: not {what} within {timeout} s: {self.services().get(name)}; {log_tail(self.log.name)}"
         return found
 
     def wait_miners(self, names, timeout=20, ready=None):
@@ -78,7 +78,7 @@ class Stack:
                 ok = all(("notReady" not in miners[n] or miners[n]["notReady"] is None) == ready for n in names)
             return miners if ok else None
         miners = wait_until(check, timeout, interval=0.1)
-        assert miners, f"miners {names} not running (ready={ready}): {self.miners()}; see {self.log.name}"
+        assert miners, f"miners {names} not running (ready={ready}): {self.miners()}; {log_tail(self.log.name)}"
         return miners
 
     def lifecycle(self, service=None, miner=None):
@@ -183,7 +183,7 @@ def test_real_model_service_gates_its_miners_until_loaded(stack):
     s = stack([llama_service(sport, delay=8)],
               [miner(i, n, p, streaming_batch_size=b, timeout="request", backend={**OPENAI, "warmup": n == "a"})
                for i, (n, p, b) in enumerate(zip("abc", ports, [1, 4, 12]))])
-    assert wait_until(lambda: all(listening(p) for p in ports), timeout=20, interval=0.1), f"see {s.log.name}"
+    assert wait_until(lambda: all(listening(p) for p in ports), timeout=20, interval=0.1), f"{log_tail(s.log.name)}"
 
     async def early():
         async def one(i):
@@ -291,7 +291,7 @@ def test_a_service_that_never_passes_backs_off(stack):
                 "port": port, "grace_period": 1, "health": {"http": "/nope"}, "start_period": 1, "interval": 0.5, "timeout": 2, "failures": 2,
                 "restart": {"backoff_initial": 1, "backoff_max": 4, "max_restarts": 10, "window": 60}}], [])
     first = wait_until(lambda: [r for r in s.lifecycle(service="web") if r["event"] == "start"], timeout=15)
-    assert first, f"no start row; see {s.log.name}"
+    assert first, f"no start row; {log_tail(s.log.name)}"
     t0 = first[0]["at"]
     service = s.wait_service("web", lambda x: (x.get("lastCheck") or {}).get("answer", "").startswith("404"), timeout=10,
                              what="checked")

@@ -12,7 +12,7 @@ import pytest
 
 from interop_support import (
     HOTKEYS, MINERS_BIN, ask, free_port, miners_json, pid_alive, port_is_free, query, question, raw_post,
-    raw_stream, signed_headers, synapse_body, wait_until,
+    raw_stream, signed_headers, synapse_body, wait_until, log_tail,
 )
 
 WORDS40 = " ".join(f"w{i}" for i in range(40))
@@ -56,7 +56,7 @@ class Supervisor:
             ok = all(miners.get(n, {}).get("state") == "running" and miners[n].get("pid") != not_pid for n in names)
             return miners if ok else None
         miners = wait_until(ready, timeout, interval=0.05)
-        assert miners, f"not all running: {self.miners()}; see {self.log.name}"
+        assert miners, f"not all running: {self.miners()}; {log_tail(self.log.name)}"
         return miners
 
     def status_text(self):

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Config
 import Foundation
+import LogStore
 import NIOCore
 
 /// How a service's health is checked: over HTTP, or scripted by a test.
@@ -106,9 +107,7 @@ public struct HealthProbe: HealthChecking {
         var bytes = 0
         var lastWasSpace = true
         for scalar in text.unicodeScalars {
-            let value = scalar.value
-            let control = value < 0x20 || (0x7f...0x9f).contains(value) || value == 0x2028 || value == 0x2029
-            if control || scalar == " " {
+            if PrintableText.isControl(scalar) || scalar == " " {
                 if lastWasSpace { continue }
                 lastWasSpace = true
                 guard bytes + 1 <= maxBytes else { break }
