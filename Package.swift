@@ -174,7 +174,7 @@ let package = Package(
         .executableTarget(name: "migrations-embedder", path: "Plugins/MigrationsEmbedderTool"),
         .plugin(name: "EmbedMigrations", capability: .buildTool(), dependencies: ["migrations-embedder"]),
 
-        .target(name: "TestSupport", dependencies: ["Keys"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Keys", .product(name: "Logging", package: "swift-log")], path: "Tests/TestSupport"),
         .testTarget(name: "WireTests", dependencies: ["Wire", "TestSupport"]),
         .testTarget(name: "KeysTests", dependencies: ["Keys", "TestSupport"]),
         .testTarget(name: "ChainTests", dependencies: ["Chain", "Keys", "Config", "TestSupport"]),

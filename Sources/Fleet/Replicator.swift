@@ -305,12 +305,15 @@ public final class Replicator: Service, Sendable {
     }
 
     /// Multi-row INSERTs of `rows` into `table` (host first), within PostgreSQL's 65535
-    /// parameters per statement.
+    /// parameters per statement; returns the rows written (inserted or changed: a row the
+    /// server has already, from a transaction whose local progress was lost, counts 0).
+    @discardableResult
     private static func insert(
         _ connection: PostgresConnection, table: String, columns: [Column], rows: [[Value]], host: String,
         conflict: String, logger: Logger
-    ) async throws {
-        guard !rows.isEmpty else { return }
+    ) async throws -> Int {
+        guard !rows.isEmpty else { return 0 }
+        var written = 0
         let names = ["host"] + columns.map { $0.name == "id" ? "local_id" : $0.name }
         let types = ["text"] + columns.map(\.pgType)
         let perStatement = max(1, min(1000, 65_000 / names.count))
@@ -318,7 +321,7 @@ public final class Replicator: Service, Sendable {
         while start < rows.count {
             let chunk = rows[start..<min(start + perStatement, rows.count)]
             var bindings = PostgresBindings(capacity: chunk.count * names.count)
-            var sql = "INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES "
+            var sql = "WITH written AS (INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES "
             var index = 1
             for (rowNumber, row) in chunk.enumerated() {
                 sql += rowNumber == 0 ? "(" : ", ("
@@ -337,19 +340,26 @@ public final class Replicator: Service, Sendable {
                     }
                 }
             }
-            sql += " " + conflict
-            try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            sql += " \(conflict) RETURNING 1) SELECT count(*) FROM written"
+            for try await count in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).decode(Int64.self) {
+                written += Int(clamping: count)
+            }
             start += perStatement
         }
+        return written
     }
 
+    /// The server's copy of the progress, in the transaction of the rows. Its `rows` adds what
+    /// the transaction wrote, not what it sent: a transaction sent again after its local
+    /// progress was lost (a crash, or a timeout while it committed) does not count twice.
     private static func updateServerProgress(
-        _ connection: PostgresConnection, host: String, progress: [(table: String, last: Int64, rows: Int)], logger: Logger
+        _ connection: PostgresConnection, host: String, progress: [(table: String, last: Int64, rows: Int)], written: [Int],
+        logger: Logger
     ) async throws {
-        for item in progress {
+        for (item, written) in zip(progress, written) {
             try await connection.query("""
                 INSERT INTO replication (host, table_name, last_local_id, rows, updated_at)
-                VALUES (\(host), \(item.table), \(item.last), \(Int64(item.rows)), extract(epoch FROM now()))
+                VALUES (\(host), \(item.table), \(item.last), \(Int64(written)), extract(epoch FROM now()))
                 ON CONFLICT (host, table_name) DO UPDATE SET last_local_id = greatest(replication.last_local_id, EXCLUDED.last_local_id),
                     rows = replication.rows + EXCLUDED.rows, updated_at = EXCLUDED.updated_at
                 """, logger: logger)
@@ -411,13 +421,15 @@ public final class Replicator: Service, Sendable {
         ]
         try await withTimeout(options.queryTimeout, "sending \(read.requests.count) requests") {
             try await client.inTransaction(logger: logger) { connection in
-                try await Self.insert(connection, table: "requests", columns: requestColumns, rows: read.requests, host: host,
-                                      conflict: Self.upsert(requestColumns), logger: logger)
-                try await Self.insert(connection, table: "batches", columns: batchColumns, rows: read.batches, host: host,
-                                      conflict: "ON CONFLICT (host, request_id, seq) DO NOTHING", logger: logger)
-                try await Self.insert(connection, table: "timeouts", columns: timeoutColumns, rows: read.timeouts, host: host,
-                                      conflict: "ON CONFLICT (host, local_id) DO NOTHING", logger: logger)
-                try await Self.updateServerProgress(connection, host: host, progress: progress, logger: logger)
+                let written = [
+                    try await Self.insert(connection, table: "requests", columns: requestColumns, rows: read.requests, host: host,
+                                          conflict: Self.upsert(requestColumns), logger: logger),
+                    try await Self.insert(connection, table: "batches", columns: batchColumns, rows: read.batches, host: host,
+                                          conflict: "ON CONFLICT (host, request_id, seq) DO NOTHING", logger: logger),
+                    try await Self.insert(connection, table: "timeouts", columns: timeoutColumns, rows: read.timeouts, host: host,
+                                          conflict: "ON CONFLICT (host, local_id) DO NOTHING", logger: logger),
+                ]
+                try await Self.updateServerProgress(connection, host: host, progress: progress, written: written, logger: logger)
             }
         }
         try await commitLocally(progress)
@@ -474,9 +486,9 @@ public final class Replicator: Service, Sendable {
         let progress: [(table: String, last: Int64, rows: Int)] = [(table, last, taken.count)]
         try await withTimeout(options.queryTimeout, "sending \(taken.count) \(table) rows") {
             try await client.inTransaction(logger: logger) { connection in
-                try await Self.insert(connection, table: table, columns: tableColumns, rows: taken, host: host,
-                                      conflict: "ON CONFLICT (host, local_id) DO NOTHING", logger: logger)
-                try await Self.updateServerProgress(connection, host: host, progress: progress, logger: logger)
+                let written = try await Self.insert(connection, table: table, columns: tableColumns, rows: taken, host: host,
+                                                    conflict: "ON CONFLICT (host, local_id) DO NOTHING", logger: logger)
+                try await Self.updateServerProgress(connection, host: host, progress: progress, written: [written], logger: logger)
             }
         }
         try await commitLocally(progress)

@@ -51,7 +51,14 @@ public enum ReplicationProgress {
         public var backlog: Int64 { tables.reduce(0) { $0 + $1.backlog } }
     }
 
-    /// The lag of each table as of `now`; nil when replication never ran on this database.
+    /// Replication turned off (`fleet:` removed): `status` and the metrics stop showing a lag
+    /// that would only grow. The progress stays: replication added again resumes from it.
+    public static func markOff(_ db: Database) throws {
+        guard try db.tableExists("replication_state") else { return }
+        try db.execute(sql: "DELETE FROM replication_state")
+    }
+
+    /// The lag of each table as of `now`; nil when replication never ran on this database or is off.
     public static func status(_ db: Database, now: Double = Date().timeIntervalSince1970) throws -> Status? {
         guard try db.tableExists("replication_state"),
               let state = try Row.fetchOne(db, sql: "SELECT host, last_success_at, last_error, last_error_at, drain_rate FROM replication_state WHERE id = 1")

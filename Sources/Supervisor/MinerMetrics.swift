@@ -13,6 +13,8 @@ public actor MinerMetrics {
     let registry = PrometheusCollectorRegistry()
     let database: DatabaseQueue
     private var cursor: LogTail.Cursor
+    /// fleet: the replication gauges shown, removed when replication is off.
+    var replicationGauges: [Gauge] = []
 
     public init(database: DatabaseQueue, miners: [String], services: [String] = []) throws {
         self.database = database

@@ -176,6 +176,7 @@ public actor Supervisor {
         let miners = Changes(old: config.miners, new: new.miners, name: \.name) { $0.workerSettings != $1.workerSettings }
         let services = Changes(old: config.services, new: new.services, name: \.name) { $0 != $1 }
         let grace = new.supervisor.gracePeriod
+        let fleetBefore = config.fleet
         config = new
         await chain.prepare(new)
         // A stop that came while the snapshots were fetched wins: nothing more changes.
@@ -231,6 +232,9 @@ public actor Supervisor {
         for miner in new.miners { await slots[miner.name]?.setGate(gate(for: miner)) }
         var summary = "reloaded \(new.file): " + miners.summary()
         if !services.isEmpty { summary += "; services: " + services.summary() }
+        if fleetBefore != new.fleet {
+            summary += new.fleet.map { "; fleet: replicating to \($0.postgres) as host '\($0.host)'" } ?? "; fleet: removed, replication stops"
+        }
         if isStopping { summary += " (cut short: the supervisor is stopping, nothing was started)" }
         log.record(LifecycleRecord(at: clock.now(), miner: nil, event: .reload, pid: getpid(), detail: summary))
         logger.notice("\(summary)")

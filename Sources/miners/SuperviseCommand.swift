@@ -128,14 +128,15 @@ struct SuperviseCommand: AsyncParsableCommand {
             firstDelay: ProcessInfo.processInfo.environment["MINERS_RETENTION_DELAY_SECONDS"].flatMap(Double.init).map { min(max($0, 0), 3600) } ?? 60
         )))
         // fleet: the log's new rows copied to the fleet's PostgreSQL, on a connection of its own
-        // (nothing on the request path waits for it; a failure is retried, never fatal). The
-        // fleet: of the config at start is used until the supervisor restarts.
-        if let fleet = config.fleet {
-            services.append(.init(
-                service: Replicator(fleet: fleet, database: try LogDatabase.open(path: config.database), logger: logger),
-                successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore
-            ))
-        }
+        // (nothing on the request path waits for it; a failure is retried, never fatal),
+        // following the fleet: of each reload.
+        let databasePath = config.database
+        services.append(.init(
+            service: FleetReplication(
+                fleet: { await supervisor.config.fleet }, openDatabase: { try LogDatabase.open(path: databasePath) }, logger: logger
+            ),
+            successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore
+        ))
         if let port = config.supervisor.metricsPort {
             let metrics = try MinerMetrics(database: database, miners: config.miners.map(\.name), services: config.services.map(\.name))
             services.append(.init(

@@ -2,7 +2,6 @@ import Foundation
 import GRDB
 import LogStore
 import Logging
-import Synchronization
 import TestSupport
 import Testing
 @testable import Server
@@ -10,24 +9,11 @@ import Testing
 /// Refusals are aggregated per source, validator, reason and second, and their log lines are
 /// rate-limited: a flood costs a row a second and a handful of lines.
 @Suite struct RefusalLogTests {
-    /// Collects what a logger prints.
-    final class Lines: LogHandler, @unchecked Sendable {  // the box is locked
-        let box = Mutex<[String]>([])
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) { box.withLock { $0.append("\(event.message)") } }
-        var all: [String] { box.withLock { $0 } }
-    }
-
-    func setUp() throws -> (LogWriter, DatabaseQueue, Lines, Logger) {
+    func setUp() throws -> (LogWriter, DatabaseQueue, LoggedLines, Logger) {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("refusals-\(UUID().uuidString).sqlite").path
         let database = try LogDatabase.open(path: path)
         try Migrations.migrate(database)
-        let lines = Lines()
+        let lines = LoggedLines()
         let logger = Logger(label: "test") { _ in lines }
         return (LogWriter(database: database, logger: logger), database, lines, logger)
     }

@@ -27,6 +27,28 @@ import Testing
         text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) }
     }
 
+    /// fleet: the replication gauges appear once replication runs and go once it is off (a
+    /// lag left behind would fire the replication alert).
+    @Test func replicationGaugesGoWhenReplicationIsOff() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString)/log.sqlite").path
+        let database = try LogDatabase.open(path: path)
+        try Migrations.migrate(database)
+        let metrics = try MinerMetrics(database: database, miners: ["alpha"])
+        #expect(!(try await metrics.scrape(status: [])).contains("miners_replication"))
+
+        try await database.write { db in
+            try db.execute(sql: "INSERT INTO replication_state (id, host) VALUES (1, 'gpu-1')")
+            try db.execute(sql: "INSERT INTO replication_progress (table_name, last_local_id, rows, updated_at) VALUES ('requests', 0, 0, 0)")
+        }
+        let on = try await metrics.scrape(status: [])
+        #expect(sample(on, "miners_replication_lag_seconds") == 0)
+        #expect(sample(on, #"miners_replication_backlog_rows{table="requests"}"#) == 0)
+
+        try await database.write { try ReplicationProgress.markOff($0) }
+        #expect(try await database.read { try ReplicationProgress.status($0) } == nil)
+        #expect(!(try await metrics.scrape(status: [])).contains("miners_replication"))
+    }
+
     @Test func countsRowsWrittenAfterTheStartPerMinerAndOutcome() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("metrics-\(UUID().uuidString)/log.sqlite").path
         let database = try LogDatabase.open(path: path)

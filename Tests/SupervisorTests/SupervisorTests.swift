@@ -131,6 +131,35 @@ final class FakeLauncher: WorkerLauncher {
         await supervisor.stopAll(reason: "test")
     }
 
+    /// `fleet:` follows reloads (the replication service reads `config.fleet`); no worker restarts
+    /// for it, and the summary names the server without its password.
+    @Test func aReloadThatChangesOnlyTheFleetRestartsNoWorker() async throws {
+        let keep = miner("keep", 0)
+        let path = try writeConfig(keep)
+        let launcher = FakeLauncher()
+        let (supervisor, _, _) = try makeSupervisor(path, launcher: launcher)
+        await supervisor.startAll()
+        await waitFor { await states(supervisor).values.allSatisfy { $0 == .running } }
+
+        let secrets = directory.appendingPathComponent("fleet.env").path
+        #expect(FileManager.default.createFile(
+            atPath: secrets, contents: Data("FLEET_URL=postgres://miners:s3cret@10.0.0.9:5432/fleet\n".utf8), attributes: [.posixPermissions: 0o600]
+        ))
+        let config = try String(contentsOfFile: path, encoding: .utf8)
+        try ("fleet: {postgres_env: FLEET_URL, env_file: \(secrets), host: gpu-1}\n" + config).write(toFile: path, atomically: true, encoding: .utf8)
+        let added = try await supervisor.reload()
+        #expect(added.hasSuffix("0 added, 0 removed, 0 changed, 1 unchanged; fleet: replicating to postgres://miners:<secret>@10.0.0.9:5432/fleet?sslmode=prefer as host 'gpu-1'"), "\(added)")
+        #expect(await supervisor.config.fleet?.host == "gpu-1")
+        #expect(!added.contains("s3cret"))
+
+        try config.write(toFile: path, atomically: true, encoding: .utf8)
+        let removed = try await supervisor.reload()
+        #expect(removed.hasSuffix("1 unchanged; fleet: removed, replication stops"), "\(removed)")
+        #expect(await supervisor.config.fleet == nil)
+        #expect(launcher.count("keep") == 1)
+        await supervisor.stopAll(reason: "test")
+    }
+
     @Test func reloadChangesExactlyWhatChanged() async throws {
         let keep = miner("keep", 0), change = miner("change", 1), remove = miner("remove", 2)
         let path = try writeConfig([keep, change, remove].joined(separator: "\n"))

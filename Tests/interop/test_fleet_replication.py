@@ -3,6 +3,7 @@ real PostgreSQL (Debian's, a cluster of this test's own). Requests by `miners si
 PostgreSQL is stopped for a while and started again; then every SQLite row is in PostgreSQL
 exactly once (counts and ids per table) and `miners status` shows a lag of 0."""
 import json
+import signal
 import sqlite3
 import subprocess
 import time
@@ -11,7 +12,7 @@ import urllib.request
 import pytest
 
 from fleet_support import Cluster
-from interop_support import HOTKEYS, MINERS_BIN, free_port, wait_until
+from interop_support import HOTKEYS, MINERS_BIN, free_port, log_tail, wait_until
 
 TABLES = ["requests", "batches", "timeouts", "lifecycle", "chain_events", "log_losses", "standing", "alerts"]
 
@@ -127,3 +128,56 @@ miners:
         log.close()
 
 
+
+
+def test_a_reload_adds_the_fleet_and_no_miner_restarts(tmp_path, cluster):
+    database = tmp_path / "miners.sqlite"
+    env_file = tmp_path / "fleet.env"
+    env_file.write_text(f"FLEET_PG=postgres://postgres:not-needed-trust@127.0.0.1:{cluster.port}/fleet?sslmode=disable\n")
+    env_file.chmod(0o600)
+    port = free_port()
+    config = tmp_path / "miners.yaml"
+    miners = f"miners:\n  - {{name: m1, hotkey: {HOTKEYS[0]}, port: {port}, backend: {{kind: mock}}}}\n"
+    config.write_text(f"database: {database}\nsupervisor: {{grace_period: 2}}\n{miners}")
+    log = open(tmp_path / "supervisor.out", "w")
+    proc = subprocess.Popen([MINERS_BIN, "supervise", str(config)], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        def pid():
+            try:
+                miner = status(config)["miners"][0]["miner"]
+            except AssertionError:  # before the supervisor made the database
+                return None
+            return miner["pid"] if miner["state"] == "running" else None
+
+        before = wait_until(pid, 60)
+        assert before, log_tail(log.name)
+        simulate(port, HOTKEYS[0], 10)
+        config.write_text(f"database: {database}\nsupervisor: {{grace_period: 2}}\n"
+                          f"fleet: {{postgres_env: FLEET_PG, env_file: {env_file}, host: reloaded-host}}\n{miners}")
+        proc.send_signal(signal.SIGHUP)
+        local = sqlite3.connect(database)
+        # The workers commit their rows every 100 ms.
+        count = wait_until(lambda: (lambda n: n if n >= 10 else None)(local.execute("SELECT count(*) FROM requests").fetchone()[0]), 10)
+        assert count, log_tail(log.name)
+
+        def replicated():
+            try:
+                return int(cluster.sql("SELECT count(*) FROM requests WHERE host = 'reloaded-host'")) == count
+            except AssertionError:  # before the replicator made the schema
+                return False
+
+        assert wait_until(replicated, 60), log_tail(log.name)
+        assert pid() == before
+        detail = local.execute("SELECT detail FROM lifecycle WHERE event = 'reload'").fetchone()[0]
+        assert detail.endswith(f"1 unchanged; fleet: replicating to postgres://postgres:<secret>@127.0.0.1:{cluster.port}/fleet"
+                               f"?sslmode=disable as host 'reloaded-host'"), detail
+        assert status(config)["replication"]["host"] == "reloaded-host"
+        # Removed again: replication stops, and `status` shows no lag that would only grow.
+        config.write_text(f"database: {database}\nsupervisor: {{grace_period: 2}}\n{miners}")
+        proc.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: status(config).get("replication") is None, 30), status(config).get("replication")
+        assert pid() == before
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=60) == 0
+        log.close()
