@@ -84,17 +84,24 @@ public struct FleetReplication: Service {
                     return .shuttingDown  // or cancelled: the replicator ended
                 }
             }
-            let first = await group.next() ?? .shuttingDown
-            switch first {
-            case .changed:
-                group.cancelAll()  // the replicator stops now; its rows go with the next one
-            case .replicator:
-                group.cancelAll()  // shut down (after its last round): the watch has nothing to do
-            case .shuttingDown:
-                break  // the replicator sends its last rows, then returns
+            while let ended = await group.next() {
+                switch ended {
+                case .replicator where !Task.isShuttingDownGracefully && !Task.isCancelled:
+                    // Not expected (it retries whatever fails); the watch goes on, and a
+                    // reload or the next start replicates again.
+                    logger.error("fleet: the replicator stopped; replication resumes at the next change of fleet: or start")
+                    continue
+                case .changed where !Task.isShuttingDownGracefully:
+                    group.cancelAll()  // the replicator stops now; its rows go with the next one
+                case .replicator:
+                    group.cancelAll()  // shut down (after its last round): the watch has nothing to do
+                case .changed, .shuttingDown:
+                    break  // shutting down: the replicator sends its last rows, then returns
+                }
+                await group.waitForAll()
+                return Task.isShuttingDownGracefully || Task.isCancelled ? .shuttingDown : ended
             }
-            await group.waitForAll()
-            return first
+            return .shuttingDown
         }
     }
 }

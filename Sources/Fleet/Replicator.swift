@@ -133,13 +133,18 @@ public final class Replicator: Service, Sendable {
         var backoff = options.backoffInitial
         var prepared = false
         logger.notice("fleet: replicating the log to \(fleet.postgres) as host '\(fleet.host)'")
-        // `miners status` shows replication from the start, even before the server answers.
-        try await database.write { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO replication_state (id) VALUES (1)")
-            for table in ReplicationProgress.tables {
-                try db.execute(sql: "INSERT OR IGNORE INTO replication_progress (table_name, last_local_id, rows, updated_at) VALUES (?, 0, 0, ?)",
-                               arguments: [table, Date().timeIntervalSince1970])
+        // `miners status` shows replication from the start, even before the server answers
+        // (`prepare` writes the same rows again: a failure here only delays that).
+        do {
+            try await database.write { db in
+                try db.execute(sql: "INSERT OR IGNORE INTO replication_state (id) VALUES (1)")
+                for table in ReplicationProgress.tables {
+                    try db.execute(sql: "INSERT OR IGNORE INTO replication_progress (table_name, last_local_id, rows, updated_at) VALUES (?, 0, 0, ?)",
+                                   arguments: [table, Date().timeIntervalSince1970])
+                }
             }
+        } catch {
+            logger.warning("fleet: cannot note the replication's start in the log database (\(error)); trying again with the first round")
         }
         while true {
             try Task.checkCancellation()
@@ -305,15 +310,15 @@ public final class Replicator: Service, Sendable {
     }
 
     /// Multi-row INSERTs of `rows` into `table` (host first), within PostgreSQL's 65535
-    /// parameters per statement; returns the rows written (inserted or changed: a row the
-    /// server has already, from a transaction whose local progress was lost, counts 0).
+    /// parameters per statement; returns the rows inserted (a row the server has already,
+    /// from a transaction whose local progress was lost, or a correction, counts 0).
     @discardableResult
     private static func insert(
         _ connection: PostgresConnection, table: String, columns: [Column], rows: [[Value]], host: String,
         conflict: String, logger: Logger
     ) async throws -> Int {
         guard !rows.isEmpty else { return 0 }
-        var written = 0
+        var inserted = 0
         let names = ["host"] + columns.map { $0.name == "id" ? "local_id" : $0.name }
         let types = ["text"] + columns.map(\.pgType)
         let perStatement = max(1, min(1000, 65_000 / names.count))
@@ -340,26 +345,27 @@ public final class Replicator: Service, Sendable {
                     }
                 }
             }
-            sql += " \(conflict) RETURNING 1) SELECT count(*) FROM written"
+            // xmax = 0: a row inserted, not one updated by the upsert (a correction).
+            sql += " \(conflict) RETURNING xmax = 0 AS inserted) SELECT count(*) FILTER (WHERE inserted) FROM written"
             for try await count in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).decode(Int64.self) {
-                written += Int(clamping: count)
+                inserted += Int(clamping: count)
             }
             start += perStatement
         }
-        return written
+        return inserted
     }
 
     /// The server's copy of the progress, in the transaction of the rows. Its `rows` adds what
-    /// the transaction wrote, not what it sent: a transaction sent again after its local
+    /// the transaction inserted, not what it sent: a transaction sent again after its local
     /// progress was lost (a crash, or a timeout while it committed) does not count twice.
     private static func updateServerProgress(
-        _ connection: PostgresConnection, host: String, progress: [(table: String, last: Int64, rows: Int)], written: [Int],
+        _ connection: PostgresConnection, host: String, progress: [(table: String, last: Int64, rows: Int)], inserted: [Int],
         logger: Logger
     ) async throws {
-        for (item, written) in zip(progress, written) {
+        for (item, inserted) in zip(progress, inserted) {
             try await connection.query("""
                 INSERT INTO replication (host, table_name, last_local_id, rows, updated_at)
-                VALUES (\(host), \(item.table), \(item.last), \(Int64(written)), extract(epoch FROM now()))
+                VALUES (\(host), \(item.table), \(item.last), \(Int64(inserted)), extract(epoch FROM now()))
                 ON CONFLICT (host, table_name) DO UPDATE SET last_local_id = greatest(replication.last_local_id, EXCLUDED.last_local_id),
                     rows = replication.rows + EXCLUDED.rows, updated_at = EXCLUDED.updated_at
                 """, logger: logger)
@@ -421,7 +427,7 @@ public final class Replicator: Service, Sendable {
         ]
         try await withTimeout(options.queryTimeout, "sending \(read.requests.count) requests") {
             try await client.inTransaction(logger: logger) { connection in
-                let written = [
+                let inserted = [
                     try await Self.insert(connection, table: "requests", columns: requestColumns, rows: read.requests, host: host,
                                           conflict: Self.upsert(requestColumns), logger: logger),
                     try await Self.insert(connection, table: "batches", columns: batchColumns, rows: read.batches, host: host,
@@ -429,7 +435,7 @@ public final class Replicator: Service, Sendable {
                     try await Self.insert(connection, table: "timeouts", columns: timeoutColumns, rows: read.timeouts, host: host,
                                           conflict: "ON CONFLICT (host, local_id) DO NOTHING", logger: logger),
                 ]
-                try await Self.updateServerProgress(connection, host: host, progress: progress, written: written, logger: logger)
+                try await Self.updateServerProgress(connection, host: host, progress: progress, inserted: inserted, logger: logger)
             }
         }
         try await commitLocally(progress)
@@ -486,9 +492,9 @@ public final class Replicator: Service, Sendable {
         let progress: [(table: String, last: Int64, rows: Int)] = [(table, last, taken.count)]
         try await withTimeout(options.queryTimeout, "sending \(taken.count) \(table) rows") {
             try await client.inTransaction(logger: logger) { connection in
-                let written = try await Self.insert(connection, table: table, columns: tableColumns, rows: taken, host: host,
+                let inserted = try await Self.insert(connection, table: table, columns: tableColumns, rows: taken, host: host,
                                                     conflict: "ON CONFLICT (host, local_id) DO NOTHING", logger: logger)
-                try await Self.updateServerProgress(connection, host: host, progress: progress, written: [written], logger: logger)
+                try await Self.updateServerProgress(connection, host: host, progress: progress, inserted: [inserted], logger: logger)
             }
         }
         try await commitLocally(progress)

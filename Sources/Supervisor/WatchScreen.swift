@@ -30,7 +30,7 @@ public struct WatchScreen: Sendable {
         guard terminal else { return (frames == 0 ? "" : "\n") + lines.joined(separator: "\n") + "\n" }
         // Names and details come from the config and the log database: an escape sequence in
         // one must not move the cursor, retitle or clear the terminal drawn on.
-        lines = lines.map(PrintableText.line)
+        lines = lines.map { PrintableText.line($0) }
         lines += ["", "Ctrl-C to quit"]
         if let size, size.rows > 1, size.columns > 1 {
             if lines.count > size.rows { lines = lines.prefix(size.rows - 1) + [lines[lines.count - 1]] }

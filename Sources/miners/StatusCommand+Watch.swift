@@ -43,9 +43,7 @@ extension StatusCommand {
     /// become `?`). JSON escapes its own; CSV and JSON keep the data as it is.
     func print(_ items: Any..., separator: String = " ", terminator: String = "\n") {
         var text = items.map { "\($0)" }.joined(separator: separator)
-        if !json, !csv {
-            text = text.split(separator: "\n", omittingEmptySubsequences: false).map { PrintableText.line(String($0)) }.joined(separator: "\n")
-        }
+        if !json, !csv { text = PrintableText.line(text, keepingLineFeeds: true) }
         text += terminator
         if let frame = StatusFrame.current { frame.append(text) } else { Swift.print(text, terminator: "") }
     }

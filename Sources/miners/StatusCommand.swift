@@ -218,10 +218,10 @@ struct StatusCommand: AsyncParsableCommand {
         if let live {
             print("supervisor pid \(live.pid), up \(duration(now - live.startedAt)), config \(live.config), database \(live.database)")
             if live.stderrLinesLost > 0 {
-                print("its own log lines lost on the way to its standard error: \(live.stderrLinesLost) (\(live.stderrError ?? "-"))")
+                print("its own log lines lost on the way to its standard error: \(live.stderrLinesLost) (\(PrintableText.line(live.stderrError ?? "-")))")
             }
         } else {
-            print("no supervisor is running for \(databasePath): \(liveError ?? "")")
+            print("no supervisor is running for \(databasePath): \(PrintableText.line(liveError ?? ""))")
             print("what the database knows:")
         }
         let usage = sampler?.sample(rows.compactMap(\.pid) + (live?.services ?? []).compactMap(\.pid))
@@ -323,7 +323,7 @@ struct StatusCommand: AsyncParsableCommand {
             print("\nfleet replication (host \(replication.host ?? "-")): lag \(duration(replication.lagSeconds)), \(replication.backlog) rows waiting, last success \(success)"
                 + (replication.drainRate.map { String(format: ", last backlog drained at %.0f rows/s", $0) } ?? ""))
             if let error = replication.lastError, let at = replication.lastErrorAt, at > (replication.lastSuccessAt ?? 0) {
-                print("last error \(duration(max(0, now - at))) ago: \(error)")
+                print("last error \(duration(max(0, now - at))) ago: \(PrintableText.line(error))")
             }
             print(align([["TABLE", "WAITING", "OLDEST WAITING", "REPLICATED"]] + replication.tables.map {
                 [$0.table, String($0.backlog), $0.oldestUnreplicatedAt.map { duration(max(0, now - $0)) + " ago" } ?? "-", String($0.replicated)]

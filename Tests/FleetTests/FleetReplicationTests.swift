@@ -34,7 +34,11 @@ import Testing
                 let configured = Mutex<FleetConfig?>(nil)  // started without fleet:
                 let lines = LoggedLines()
                 var options = Replicator.Options()
-                options.idleInterval = 0.05
+                // Each replicator sends what waits at its start; then only the last round at
+                // shutdown sends (proven below). Rounds that found nothing are counted.
+                options.idleInterval = 3600
+                let idleRounds = Mutex(0)
+                options.afterRound = { sent in if sent == 0 { idleRounds.withLock { $0 += 1 } } }
                 let service = FleetReplication(
                     fleet: { configured.withLock { $0 } }, openDatabase: { database }, options: options, poll: .milliseconds(20),
                     logger: Logger(label: "test") { _ in lines }
@@ -59,18 +63,24 @@ import Testing
                     // Removed: nothing more goes anywhere.
                     configured.withLock { $0 = nil }
                     try await Self.waitUntil("the removal noted") { lines.all.contains { $0.hasPrefix("fleet: removed from the config") } }
+                    // Off: `status` and the metrics show no lag that would only grow.
+                    try await Self.waitUntil("replication marked off") {
+                        (try? database.read { try ReplicationProgress.status($0) }) == .some(nil)
+                    }
                     try TestLog.fill(database, requests: 10, at: now - 300)
                     try await Task.sleep(for: .milliseconds(500))
                     #expect(try await Self.requests(firstClient) == 30)
                     #expect(try await Self.requests(secondClient) == 20)
-                    // Off: `status` and the metrics show no lag that would only grow.
-                    #expect(try await database.read { try ReplicationProgress.status($0) } == nil)
 
                     // Added again under another host name: the rows that waited go, and at a
                     // graceful shutdown the last ones too.
+                    let idleBefore = idleRounds.withLock { $0 }
                     configured.withLock { $0 = renamed }
                     try await ReplicatorShutdownTests.waitFor(10, host: "renamed", firstClient)
+                    try await Self.waitUntil("the renamed replicator idle") { idleRounds.withLock { $0 } > idleBefore }
                     try TestLog.fill(database, requests: 5, at: now - 100)
+                    try await Task.sleep(for: .milliseconds(300))
+                    #expect(try await Self.requests(firstClient, host: "renamed") == 10, "sent before the shutdown: the test proves nothing")
                     await group.triggerGracefulShutdown()
                     try await tasks.waitForAll()
                 }

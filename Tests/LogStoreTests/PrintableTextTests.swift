@@ -7,6 +7,10 @@ import Testing
     @Test func controlCharactersAreShownAsQuestionMarks() {
         let hostile = "a\u{1B}[2Jb\u{07}\u{0}\r\nc\u{7F}\u{85}\u{9B}31m\u{2028}\u{2029}\td"
         #expect(PrintableText.line(hostile) == "a?[2Jb????c???31m?? d")
+        // Bidirectional controls would show a hotkey's characters reordered.
+        #expect(PrintableText.line("5F\u{202E}abc\u{2066}d\u{200F}\u{061C}") == "5F?abc?d??")
+        // A text of several lines keeps its line feeds, and only those.
+        #expect(PrintableText.line("a\u{1B}\nb\r\nc", keepingLineFeeds: true) == "a?\nb?\nc")
         // Everything a terminal shows rather than acts on is kept as it is.
         #expect(PrintableText.line("5Grw…é 中文 🙂 ~ \u{A0}x") == "5Grw…é 中文 🙂 ~ \u{A0}x")
     }

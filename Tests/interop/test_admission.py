@@ -157,10 +157,12 @@ def test_a_strangers_control_characters_reach_no_terminal(worker):
     # What other peers wrote into the log (a chain node's error here) is shown the same way.
     with sqlite3.connect(worker["db"]) as db:
         db.execute("insert into chain_events (at, kind, miner, network, netuid, outcome, detail) values (?, 'serve', 'guarded', "
-                   "'local', 35, 'failed', ?)", (time.time(), "node said \x1b]0;pwned\x07\x1b[2J\u009b31m"))
+                   "'local', 35, 'failed', ?)", (time.time(), "node said \x1b]0;pwned\x07\x1b[2J\u009b31m\r\nserve forged  local"))
     out = subprocess.run([MINERS_BIN, "status", "--db", str(worker["db"])], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0, out.stderr
-    assert "node said ?]0;pwned??[2J?31m" in out.stdout and "5Evil?2J?0;pwned?forged" in out.stdout, out.stdout
+    # One row is one line: a line feed in a peer's text cannot forge a row.
+    assert "node said ?]0;pwned??[2J?31m??serve forged  local" in out.stdout and "5Evil?2J?0;pwned?forged" in out.stdout, out.stdout
+    assert not any(line.startswith("serve forged") for line in out.stdout.splitlines())
     assert not any(c in out.stdout for c in "\x1b\x07\u009b\u009d\u2028")
 
 
