@@ -6,7 +6,7 @@ struct ReloadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reload",
         abstract: "Make the running supervisor re-read its config and apply the difference (like SIGHUP).",
-        discussion: "Added miners and services start, removed ones stop gracefully, changed ones restart, unchanged ones are not touched. fleet:, alerts: and retention: apply without restarting anything (a changed fleet: replaces the replicator). database: and supervisor.metrics_port need a restart. An invalid config is rejected and the running set is kept."
+        discussion: "Added miners and services start, removed ones stop gracefully, changed ones restart, unchanged ones are not touched. A changed fleet: replaces the replicator and restarts nothing. database: and supervisor.metrics_port need a restart of the supervisor. An invalid config is rejected and the running set is kept."
     )
     @OptionGroup var target: ControlTarget
 

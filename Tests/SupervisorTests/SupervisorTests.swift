@@ -160,6 +160,26 @@ final class FakeLauncher: WorkerLauncher {
         await supervisor.stopAll(reason: "test")
     }
 
+    /// What a running supervisor holds (the database, the metrics port) needs a restart: a
+    /// reload that changes it is refused and the running set is kept.
+    @Test func aReloadCannotMoveTheDatabaseOrTheMetricsPort() async throws {
+        let path = try writeConfig(miner("keep", 0))
+        let launcher = FakeLauncher()
+        let (supervisor, _, _) = try makeSupervisor(path, launcher: launcher)
+        await supervisor.startAll()
+        await waitFor { await states(supervisor).values.allSatisfy { $0 == .running } }
+        let config = try String(contentsOfFile: path, encoding: .utf8)
+
+        try config.replacingOccurrences(of: "/log.sqlite", with: "/moved.sqlite").write(toFile: path, atomically: true, encoding: .utf8)
+        await #expect { try await supervisor.reload() } throws: { "\($0)".contains("field 'database': cannot change while the supervisor runs") }
+        try ("supervisor: {metrics_port: \(freePort())}\n" + config).write(toFile: path, atomically: true, encoding: .utf8)
+        await #expect { try await supervisor.reload() } throws: { "\($0)".contains("cannot change while the supervisor runs; restart the supervisor") }
+        #expect(await supervisor.config.database.hasSuffix("/log.sqlite"))
+        #expect(await supervisor.config.supervisor.metricsPort == nil)
+        #expect(launcher.count("keep") == 1)
+        await supervisor.stopAll(reason: "test")
+    }
+
     @Test func reloadChangesExactlyWhatChanged() async throws {
         let keep = miner("keep", 0), change = miner("change", 1), remove = miner("remove", 2)
         let path = try writeConfig([keep, change, remove].joined(separator: "\n"))
