@@ -63,11 +63,7 @@ final class FakeLauncher: WorkerLauncher {
         "  - {name: \(name), hotkey: \(Self.hotkeys[index]), port: \(freePort()), \(extra)}"
     }
 
-    func freePort() -> Int {
-        let (fd, port) = boundSocket()
-        close(fd)
-        return port
-    }
+    func freePort() -> Int { TestPorts.free() }
 
     /// A TCP socket bound to a free loopback port; the caller closes it.
     func boundSocket() -> (Int32, Int) {
